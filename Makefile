@@ -1,0 +1,17 @@
+# The README's two commands are `make site` and `make test`; the rest are for developers.
+.PHONY: site test unit integration sanity docs lint molecule bootstrap bench clean
+
+site:
+	tools/site
+
+test:
+	tools/test
+
+unit integration sanity docs lint molecule:
+	tools/test $@
+
+bootstrap:
+	tools/bootstrap
+
+clean:
+	rm -rf .build tests/output

@@ -249,7 +249,7 @@ def tlsa_from_public_key(pem, matching_type=1, usage=3):
 
 
 def record_name(mx_host, port=DEFAULT_PORT, protocol="tcp"):
-    """The owner name of an MX host's TLSA records: ``_25._tcp.<mx host>`` (RFC 6698 3, RFC 7672 2.2)."""
+    """The owner name of an MX host's TLSA records: ``_25._tcp.<mx host>`` (RFC 6698 3)."""
     host = names.normalize_domain(mx_host, "mx_host")
     port = as_int(port, "dane.port", minimum=1, maximum=65535)
     if protocol not in PROTOCOLS:

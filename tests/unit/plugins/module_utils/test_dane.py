@@ -11,6 +11,8 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dane
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError
@@ -166,6 +168,13 @@ def test_spki_of_a_version_1_certificate_without_the_version_field(tmp_path):
     assert dane.tlsa_from_certificate(certificate) == "3 1 1 " + expected
 
 
+def test_a_combined_key_and_chain_file_is_read_like_the_chain(pki):
+    combined = pki["key_pem"] + pki["chain_pem"]
+    assert dane.tlsa_from_certificate(combined) == dane.tlsa_from_certificate(pki["leaf_pem"])
+    assert dane.tlsa_from_certificate(combined, 2, 0, 1) == dane.tlsa_from_certificate(pki["intermediate_pem"], 2, 0, 1)
+    assert dane.tlsa_from_public_key(combined) == dane.tlsa_from_certificate(pki["leaf_pem"])
+
+
 def test_public_key_forms_all_give_the_same_value(pki):
     key = serialization.load_pem_private_key(pki["key_pem"].encode(), password=None)
     spki_der = key.public_key().public_bytes(DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -229,8 +238,12 @@ def test_record_name(args, name):
 
 @pytest.mark.parametrize(
     "args, fragment",
-    [(("mail.example.com", 0), "at least 1"), (("mail.example.com", 70000), "at most 65535"), (("mail.example.com", 25, "TCP"), "must be one of"),
-     (("bad host",), "inner hyphens")],
+    [
+        (("mail.example.com", 0), "at least 1"),
+        (("mail.example.com", 70000), "at most 65535"),
+        (("mail.example.com", 25, "TCP"), "must be one of"),
+        (("bad host",), "inner hyphens"),
+    ],
 )
 def test_record_name_rejects_bad_input(args, fragment):
     with pytest.raises(SpecError, match=fragment):
@@ -526,3 +539,11 @@ def test_spec_every_record_type_must_be_computable_from_the_material(pki, materi
 def test_spec_a_ca_certificate_alone_is_its_own_trust_anchor(pki):
     normalized = dane.normalize_spec({"certificate": pki["root_pem"], "records": ["2 0 1"]}, "example.com")
     assert dane.build(normalized) == [dane.tlsa_from_certificate(pki["root_pem"], 2, 0, 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), st.binary()))
+def test_parse_and_match_never_raise(value):
+    result = dane.parse(value)
+    assert result["valid"] is (not result["errors"])
+    assert dane.match(value, [b"\x30\x03\x02\x01\x01"]) is False

@@ -673,3 +673,23 @@ def test_wildcard_matches_exactly_one_label(first, second, domain):
     assert mta_sts.mx_matches("%s.%s" % (first, domain), [pattern])
     assert not mta_sts.mx_matches("%s.%s.%s" % (first, second, domain), [pattern])
     assert not mta_sts.mx_matches(domain, [pattern])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), st.binary(), st.lists(st.text(max_size=20), max_size=4)))
+def test_parsers_never_raise(value):
+    for parser in (mta_sts.parse_txt, mta_sts.parse_policy, mta_sts.select_txt):
+        result = parser(value)
+        assert result["valid"] is (not result["errors"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[A-Za-z0-9]{1,32}", fullmatch=True))
+def test_any_valid_id_round_trips_through_the_txt_record(identifier):
+    parsed = mta_sts.parse_txt(mta_sts.build_txt(identifier))
+    assert parsed["valid"] and parsed["id"] == identifier
+
+
+def test_mode_none_with_a_short_max_age_is_not_warned_about_the_age():
+    parsed = mta_sts.parse_policy(policy("version: STSv1", "mode: none", "max_age: 0"))
+    assert parsed["valid"] and not warnings_contain(parsed, "less than a day")

@@ -125,7 +125,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.records import des
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 
 PEM_MARKER = "-----BEGIN"
-PEM_FIELDS = ("certificate", "public_key", "next_public_key")
+PEM_FIELDS = ("certificate", "ca_certificate", "public_key", "next_public_key")
 
 
 class LookupModule(LookupBase):

@@ -227,7 +227,10 @@ def _parse_mechanism(term, errors, warnings):
         entry["cidr%d" % version] = prefix
         return entry
     if name in ("a", "mx"):
+        known = len(errors)
         head, entry["cidr4"], entry["cidr6"] = _parse_cidr(rest, term, errors)
+        if len(errors) > known:
+            return None
         if head and not head.startswith(":"):
             errors.append("%r: expected ':' after %s (12)" % (term, name))
             return None

@@ -352,7 +352,9 @@ def _normalize_selector(value, field, domain):
 
 def _key_from_spec(value, field, domain):
     """(key_type, base64) from a PEM block, a base64 key or a pasted key record."""
-    if not isinstance(value, str) or not value.strip():
+    if value is not None and not isinstance(value, str):
+        raise SpecError(field, "must be a string (base64 or PEM), got %s" % type(value).__name__, domain)
+    if value is None or not value.strip():
         raise SpecError(field, "is required: the dkim_key module or mailcow provides the key; set it here", domain)
     text = value.strip()
     if "PRIVATE KEY" in text:

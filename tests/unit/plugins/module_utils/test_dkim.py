@@ -409,6 +409,7 @@ def test_spec_accepts_dotted_selectors(rsa_keys):
     [
         ({"selector": "dkim"}, "dkim.public_key", "is required: the dkim_key module or mailcow provides the key"),
         ({"selector": "dkim", "public_key": ""}, "dkim.public_key", "is required"),
+        ({"selector": "dkim", "public_key": b"MCow"}, "dkim.public_key", "must be a string (base64 or PEM), got bytes"),
         ({"public_key": RFC8463_ED25519_KEY}, "dkim.selector", "is required"),
         ({"selector": "_dkim", "public_key": RFC8463_ED25519_KEY}, "dkim.selector", "no underscores"),
         ({"selector": "my_key", "public_key": RFC8463_ED25519_KEY}, "dkim.selector", "no underscores"),

@@ -53,7 +53,7 @@ _ASSIGNMENT = re.compile(r"(?P<head>[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Z
 _COMMENTED_ASSIGNMENT = re.compile(r"(?P<head>[ \t]*#[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=)(?P<rest>.+)\Z", re.S)
 # An unquoted value ends where white space and ``#`` start an inline comment (bash and docker compose agree).
 _UNQUOTED = re.compile(r"(?P<lead>[ \t]*)(?P<body>.*?)(?P<tail>[ \t]+#.*|[ \t]*)\Z", re.S)
-# What may follow a closing quote: blanks and an inline comment.
+# What may follow a closing quote (or make up an empty value): blanks and an inline comment.
 _AFTER_QUOTE = re.compile(r"(?:[ \t]+#.*|[ \t]*)\Z", re.S)
 _KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A host name as mailcow's lists take it: LDH (and underscore) labels, where ``*`` may stand for a
@@ -180,15 +180,18 @@ def scan(lines):
             index += 1
             continue
         key, head, rest = match.group("key"), match.group("head"), match.group("rest")
-        if rest[:1] in ('"', "'"):
-            quote = rest[0]
-            end = _closing_quote(rest, 1, quote)
+        # docker compose skips blanks before a quoted value (``KEY = "a"``); bash would not, but then it fails anyway.
+        blanks = rest[: len(rest) - len(rest.lstrip(" \t"))]
+        if rest[len(blanks):len(blanks) + 1] in ('"', "'"):
+            quote = rest[len(blanks)]
+            start = len(blanks) + 1
+            end = _closing_quote(rest, start, quote)
             if end is not None:
                 tail = rest[end + 1:]
                 problem = None
                 if not _AFTER_QUOTE.match(tail):
                     problem = "has text after its closing quote"
-                found.append(Assignment(key, index, head, "", quote, rest[1:end], tail, problem=problem))
+                found.append(Assignment(key, index, head, blanks, quote, rest[start:end], tail, problem=problem))
                 index += 1
                 continue
             last = index + 1
@@ -206,11 +209,12 @@ def scan(lines):
             )
             index = last + 1
             continue
-        parts = _UNQUOTED.match(rest)
-        lead, body, tail = parts.group("lead"), parts.group("body"), parts.group("tail")
-        if not body:
-            # Nothing but blanks (or a comment): a value goes right after '=', where bash reads it.
-            lead, tail = "", lead + tail
+        if _AFTER_QUOTE.match(rest):
+            # Nothing but blanks and maybe a comment: a value goes right after '=', where bash reads it.
+            lead, body, tail = "", "", rest
+        else:
+            parts = _UNQUOTED.match(rest)
+            lead, body, tail = parts.group("lead"), parts.group("body"), parts.group("tail")
         problem = None
         if any(char in body for char in "\"'`\\"):
             problem = "has quotes or backslashes inside an unquoted value"

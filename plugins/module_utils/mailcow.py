@@ -61,7 +61,8 @@ _KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL = r"(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)"
 _HOST_NAME = re.compile(r"^%s(?:\.%s)*$" % (_LABEL, _LABEL))
 # Keys whose values the diff shows as REDACTED: mailcow.conf holds the database, Redis and API secrets.
-_SECRET_KEY = re.compile(r"PASS|SECRET|TOKEN|KEY|DBROOT|CREDENTIAL|PRIVATE", re.I)
+# MAILCOW_PASS_SCHEME names a hash algorithm, not a secret.
+_SECRET_KEY = re.compile(r"PASS(?!_SCHEME)|SECRET|TOKEN|KEY|DBROOT|CREDENTIAL|PRIVATE", re.I)
 
 
 class MailcowConfError(MailsecError):

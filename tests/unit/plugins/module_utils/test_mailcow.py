@@ -357,6 +357,7 @@ def test_redact_hides_secrets_live_and_commented_but_not_the_edited_keys():
     assert "#API_KEY_READ_ONLY=\n" in shown  # nothing to hide
     assert "DOVECOT_MASTER_PASS=\n" in shown
     assert "MAILCOW_HOSTNAME=mail.example.com\n" in shown
+    assert "MAILCOW_PASS_SCHEME=BLF-CRYPT\n" in shown
     assert "ADDITIONAL_SAN=\n" in shown
     assert shown.count("\n") == text.count("\n")
 

@@ -30,7 +30,7 @@ description:
   - Restarting mailcow so that it reads the change (C(docker compose up -d)) is left to the caller, for
     example in a handler notified by this task.
 author:
-  - mailsec.posture contributors
+  - mailsec.posture contributors (@mailsec)
 requirements:
   - Python 3.8 or later on the target.
 extends_documentation_fragment:

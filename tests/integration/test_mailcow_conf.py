@@ -5,6 +5,7 @@ changed) -> real run again (not changed), asserting the returned diff and change
 mode and owner, not just ``changed``.
 """
 
+import collections
 import json
 import os
 import pathlib
@@ -24,8 +25,11 @@ NOBODY = 65534
 PLAYBOOK_TIMEOUT = 180
 
 
+PlaybookRun = collections.namedtuple("PlaybookRun", "status result stdout")
+
+
 def run_module(workdir, args, check=False, diff=True):
-    """Run the module once in a playbook; return (exit status, the task's result, stdout).
+    """Run the module once in a playbook; return its exit status, the task's result and stdout.
 
     The result is read from the ansible.posix.json callback's output, so it is exactly what a
     registered variable would hold.
@@ -46,7 +50,7 @@ def run_module(workdir, args, check=False, diff=True):
         result = output["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError) as exc:
         raise AssertionError("no task result (%s)\nstdout:\n%s\nstderr:\n%s" % (exc, process.stdout, process.stderr)) from None
-    return process.returncode, result, process.stdout
+    return PlaybookRun(process.returncode, result, process.stdout)
 
 
 def changed_lines(diff):
@@ -118,13 +122,13 @@ def test_check_apply_check_apply(install, tmp_path):
     assert listing(install.parent) == sorted(["mailcow.conf", backup.name])
     written = os.stat(install)
 
-    status, result, _ = run_module(tmp_path, args, check=True)
+    status, result = run_module(tmp_path, args, check=True)[:2]
     assert status == 0
     assert result["changed"] is False
     assert result["changes"]["ADDITIONAL_SAN"]["added"] == []
     assert result["diff"][0]["before"] == result["diff"][0]["after"]
 
-    status, result, _ = run_module(tmp_path, args)
+    status, result = run_module(tmp_path, args)[:2]
     assert status == 0
     assert result["changed"] is False
     assert "backup_file" not in result
@@ -145,7 +149,7 @@ def test_keys_absent_present_then_absent_restores_the_bytes(tmp_path, crlf, fina
     os.chmod(conf, 0o640)
     names = ["mta-sts.*", "mta-sts.example.org"]
 
-    status, result, _ = run_module(tmp_path, {"path": str(conf), "names": names})
+    status, result = run_module(tmp_path, {"path": str(conf), "names": names})[:2]
     assert status == 0
     assert result["changed"] is True
     for key in ("ADDITIONAL_SAN", "ADDITIONAL_SERVER_NAMES"):
@@ -165,16 +169,16 @@ def test_keys_absent_present_then_absent_restores_the_bytes(tmp_path, crlf, fina
         assert conf.read_bytes() == original + eol + block
     assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
 
-    status, result, _ = run_module(tmp_path, {"path": str(conf), "names": names}, check=True)
+    status, result = run_module(tmp_path, {"path": str(conf), "names": names}, check=True)[:2]
     assert (status, result["changed"]) == (0, False)
 
-    status, result, _ = run_module(tmp_path, {"path": str(conf), "names": names, "state": "absent"})
+    status, result = run_module(tmp_path, {"path": str(conf), "names": names, "state": "absent"})[:2]
     assert status == 0
     assert result["changed"] is True
     assert result["changes"]["ADDITIONAL_SAN"] == {"added": [], "removed": names, "line_added": False, "line_removed": True}
     assert conf.read_bytes() == original
 
-    status, result, _ = run_module(tmp_path, {"path": str(conf), "names": names, "state": "absent"})
+    status, result = run_module(tmp_path, {"path": str(conf), "names": names, "state": "absent"})[:2]
     assert (status, result["changed"]) == (0, False)
     assert conf.read_bytes() == original
 
@@ -184,12 +188,12 @@ def test_user_entries_are_kept_and_absent_removes_only_ours(install, tmp_path):
     install.write_bytes(user)
     args = {"path": str(install), "names": ["mta-sts.*"], "keys": ["ADDITIONAL_SAN"]}
 
-    status, result, _ = run_module(tmp_path, args)
+    status, result = run_module(tmp_path, args)[:2]
     assert (status, result["changed"]) == (0, True)
     assert b'\nADDITIONAL_SAN="imap.*, smtp.*,mta-sts.*" # ours and theirs\n' in install.read_bytes()
     assert b"\nADDITIONAL_SERVER_NAMES=\n" in install.read_bytes()
 
-    status, result, _ = run_module(tmp_path, dict(args, state="absent"))
+    status, result = run_module(tmp_path, dict(args, state="absent"))[:2]
     assert (status, result["changed"]) == (0, True)
     assert result["changes"] == {"ADDITIONAL_SAN": {"added": [], "removed": ["mta-sts.*"], "line_added": False, "line_removed": False}}
     assert install.read_bytes() == user
@@ -197,17 +201,17 @@ def test_user_entries_are_kept_and_absent_removes_only_ours(install, tmp_path):
 
 def test_mode_option_is_applied_and_then_idempotent(install, tmp_path):
     args = {"path": str(install), "names": ["mta-sts.*"], "mode": "0640"}
-    status, result, _ = run_module(tmp_path, args, check=True)
+    status, result = run_module(tmp_path, args, check=True)[:2]
     assert (status, result["changed"]) == (0, True)
     assert stat.S_IMODE(os.stat(install).st_mode) == 0o600
     assert result["diff"][1] == {"before": {"mode": "0600"}, "after": {"mode": "0640"}}
 
-    status, result, _ = run_module(tmp_path, args)
+    status, result = run_module(tmp_path, args)[:2]
     assert (status, result["changed"]) == (0, True)
     assert stat.S_IMODE(os.stat(install).st_mode) == 0o640
     assert install.read_bytes() == expected_present(CONF)
 
-    status, result, _ = run_module(tmp_path, args)
+    status, result = run_module(tmp_path, args)[:2]
     assert (status, result["changed"]) == (0, False)
 
 
@@ -215,7 +219,7 @@ def test_edits_through_the_env_link_and_keeps_it_a_link(install, tmp_path):
     # In mailcow-dockerized, .env is a symbolic link to mailcow.conf.
     link = install.parent / ".env"
     link.symlink_to("mailcow.conf")
-    status, result, _ = run_module(tmp_path, {"path": str(link), "names": ["mta-sts.*"]})
+    status, result = run_module(tmp_path, {"path": str(link), "names": ["mta-sts.*"]})[:2]
     assert (status, result["changed"]) == (0, True)
     assert link.is_symlink()
     assert install.read_bytes() == expected_present(CONF)
@@ -236,7 +240,7 @@ def assert_failed_and_untouched(status, result, conf, original, *fragments):
 def test_missing_file_fails_naming_it(tmp_path):
     conf = tmp_path / "mailcow-dockerized" / "mailcow.conf"
     conf.parent.mkdir()
-    status, result, _ = run_module(tmp_path, {"path": str(conf), "names": ["mta-sts.*"]})
+    status, result = run_module(tmp_path, {"path": str(conf), "names": ["mta-sts.*"]})[:2]
     assert_failed_and_untouched(status, result, conf, None, str(conf), "does not exist")
     assert listing(conf.parent) == []
 
@@ -247,7 +251,7 @@ def test_duplicate_key_fails_naming_the_key_and_both_lines(install, tmp_path):
     first = CONF.split(b"\n").index(b"ADDITIONAL_SERVER_NAMES=") + 1
     last = CONF.count(b"\n") + 1
     for check in (True, False):
-        status, result, _ = run_module(tmp_path, {"path": str(install), "names": ["mta-sts.*"], "backup": True}, check=check)
+        status, result = run_module(tmp_path, {"path": str(install), "names": ["mta-sts.*"], "backup": True}, check=check)[:2]
         assert_failed_and_untouched(
             status,
             result,
@@ -259,7 +263,7 @@ def test_duplicate_key_fails_naming_the_key_and_both_lines(install, tmp_path):
 
 
 def test_bad_name_fails_naming_the_entry(install, tmp_path):
-    status, result, _ = run_module(tmp_path, {"path": str(install), "names": ["mta-sts.*", "mta sts.example.com"]})
+    status, result = run_module(tmp_path, {"path": str(install), "names": ["mta-sts.*", "mta sts.example.com"]})[:2]
     assert_failed_and_untouched(status, result, install, CONF, "names[1]", "'mta sts.example.com' is not a host name")
 
 
@@ -269,7 +273,7 @@ def test_unwritable_file_fails_and_stays_as_it_was(install, tmp_path):
     if marked.returncode != 0:
         pytest.skip("chattr +i is not supported here: %s" % marked.stderr.decode().strip())
     try:
-        status, result, _ = run_module(tmp_path, {"path": str(install), "names": ["mta-sts.*"], "backup": True})
+        status, result = run_module(tmp_path, {"path": str(install), "names": ["mta-sts.*"], "backup": True})[:2]
     finally:
         subprocess.run(["chattr", "-i", str(install)], check=True)
     assert_failed_and_untouched(status, result, install, CONF, str(install), "cannot write: Operation not permitted")

@@ -205,22 +205,23 @@ def main():
     except MailsecError as exc:
         module.fail_json(msg=str(exc), path=params["path"])
 
-    diffs = [
-        {
-            "before": outcome["before"],
-            "after": outcome["after"],
-            "before_header": "%s (before)" % params["path"],
-            "after_header": "%s (after)" % params["path"],
-        }
-    ]
     # mode/owner/group asked for are applied to the file itself (a link's target), after the content.
     file_args = module.load_file_common_arguments(params, path=os.path.realpath(params["path"]))
     attributes_diff = {"before": {}, "after": {}}
     changed = module.set_fs_attributes_if_different(file_args, outcome["changed"], diff=attributes_diff)
-    if attributes_diff["before"] or attributes_diff["after"]:
-        diffs.append(attributes_diff)
 
-    result = dict(changed=changed, changes=outcome["changes"], path=params["path"], diff=diffs)
+    result = dict(changed=changed, changes=outcome["changes"], path=params["path"])
+    if module._diff:
+        result["diff"] = [
+            {
+                "before": outcome["before"],
+                "after": outcome["after"],
+                "before_header": "%s (before)" % params["path"],
+                "after_header": "%s (after)" % params["path"],
+            }
+        ]
+        if attributes_diff["before"] or attributes_diff["after"]:
+            result["diff"].append(attributes_diff)
     if outcome["backup_file"]:
         result["backup_file"] = outcome["backup_file"]
     module.exit_json(**result)

@@ -128,10 +128,11 @@ def test_check_apply_check_apply(install, tmp_path):
     assert result["changes"]["ADDITIONAL_SAN"]["added"] == []
     assert result["diff"][0]["before"] == result["diff"][0]["after"]
 
-    status, result = run_module(tmp_path, args)[:2]
+    status, result = run_module(tmp_path, args, diff=False)[:2]
     assert status == 0
     assert result["changed"] is False
     assert "backup_file" not in result
+    assert "diff" not in result
     assert install.read_bytes() == expected
     assert os.stat(install).st_ino == written.st_ino  # not rewritten
     assert os.stat(install).st_mtime_ns == written.st_mtime_ns

@@ -102,6 +102,7 @@ class MailcowStandin:
         self._in_flight = 0
         self._faults = []
         self._vanish = set()
+        self.refuse_dkim_add = set()  # domains whose key generation fails (mailcow: dkim_domain_or_sel_invalid)
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._server = None
@@ -156,8 +157,8 @@ class MailcowStandin:
             self.mta_sts.pop(name, None)
 
     def add_fault(self, match, kind, times=None, value=None):
-        """kinds: ``malformed_json``, ``html``, ``empty``, ``status`` (value: code), ``delay`` (value: seconds),
-        ``redirect`` (value: Location)."""
+        """kinds: ``malformed_json``, ``html``, ``empty``, ``json`` (value: any JSON answer), ``status``
+        (value: code), ``delay`` (value: seconds, then the normal answer), ``redirect`` (value: Location)."""
         with self._lock:
             self._faults.append(Fault(match, kind, times, value))
 
@@ -274,7 +275,7 @@ class MailcowStandin:
             if not self.has_domain_access(domain):
                 returns.append({"type": "danger", "log": log, "msg": ["access_denied", domain]})
                 continue
-            if key_length < 1024 or key_length > 8192:
+            if key_length < 1024 or key_length > 8192 or domain in self.refuse_dkim_add:
                 returns.append({"type": "danger", "log": log, "msg": ["dkim_domain_or_sel_invalid", domain]})
                 continue
             public, private = make_dkim_key(key_length)
@@ -435,6 +436,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(200, '[{"domain_name": "example.com", "active": "1"')
             elif fault.kind == "html":
                 return self._reply(200, "<html><body>502 Bad Gateway</body></html>", "text/html")
+            elif fault.kind == "json":
+                return self._json(200, fault.value)
             elif fault.kind == "empty":
                 return self._reply(200, b"")
             elif fault.kind == "status":

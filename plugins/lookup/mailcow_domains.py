@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: mailcow_domains
 author:
-  - mailsec.posture contributors
+  - mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
 short_description: Read the mail domains and their DKIM keys from the mailcow API
 description:
@@ -22,7 +22,7 @@ description:
     message. mailcow's C(privkey) field (present when C($SHOW_DKIM_PRIV_KEYS) is set) is dropped on arrival.
   - The certificate of O(api_url) is always verified; O(ca_path) names the CA bundle to trust instead of
     the system store. Redirects are refused, since they would carry the key to another URL.
-  - Use C(lookup), not C(query): the lookup returns the domain list as one value.
+  - Use C(lookup), not C(query); the lookup returns the domain list as one value.
   - Templated variables are evaluated each time they are used, so set the result once with
     M(ansible.builtin.set_fact) rather than referencing the lookup in several places.
 options:

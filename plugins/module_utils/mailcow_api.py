@@ -20,6 +20,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import math
 import os
 import re
 import socket
@@ -370,8 +371,8 @@ class MailcowClient:
             self.timeout = float(timeout)
         except (TypeError, ValueError):
             raise MailcowApiError(None, "timeout must be a number of seconds, got %r" % (timeout,), kind="config")
-        if not self.timeout > 0:
-            raise MailcowApiError(None, "timeout must be more than 0 seconds, got %r" % (timeout,), kind="config")
+        if not math.isfinite(self.timeout) or self.timeout <= 0:
+            raise MailcowApiError(None, "timeout must be a finite number of seconds above 0, got %r" % (timeout,), kind="config")
         self._host = urllib.parse.urlsplit(self.base_url).hostname
         context = self._tls_context(ca_path)
         handlers = [_RefuseRedirect(), urllib.request.HTTPSHandler(context=context)]

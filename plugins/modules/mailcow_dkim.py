@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: mailcow_dkim
 author:
-  - mailsec.posture contributors
+  - mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
 short_description: Ensure mail domains have a DKIM key in mailcow
 description:
@@ -91,7 +91,7 @@ attributes:
 requirements:
   - A mailcow with API access enabled.
 notes:
-  - Loops live in the module: give all domains in one call rather than looping the task.
+  - Loops live in the module; give all domains in one call rather than looping the task.
 seealso:
   - plugin: mailsec.posture.mailcow_domains
     plugin_type: lookup

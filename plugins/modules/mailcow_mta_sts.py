@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: mailcow_mta_sts
 author:
-  - mailsec.posture contributors
+  - mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
 short_description: Ensure the MTA-STS policies a native mailcow (2025-09 and later) serves
 description:
@@ -17,7 +17,7 @@ description:
     C(https://mta-sts.<domain>/.well-known/mta-sts.txt) (C(data/web/mta-sts.php)) and sets it through its API.
     This module makes mailcow serve the given policy for each domain, idempotently.
   - mailcow has no API route that reads a policy, so the module reads what mailcow serves, from the mailcow
-    host at O(api_url) with C(Host: mta-sts.<domain>), compares it with the request, and only then adds
+    host at O(api_url) with the C(Host) header C(mta-sts.<domain>), compares it with the request, and only then adds
     (C(POST /api/v1/add/mta-sts)) or edits (C(POST /api/v1/edit/mta-sts)) the policy. After a change it reads
     the policy again and fails if mailcow does not serve what was asked.
   - MX names are compared as a set, so a different order alone changes nothing.
@@ -99,7 +99,7 @@ requirements:
 notes:
   - The C(_mta-sts) TXT record's C(id) is not mailcow's business here; the record engine derives it from the
     policy's content, so it changes exactly when the policy does.
-  - Loops live in the module: give all domains in one call rather than looping the task.
+  - Loops live in the module; give all domains in one call rather than looping the task.
 seealso:
   - module: mailsec.posture.mailcow_dkim
   - plugin: mailsec.posture.mailcow_domains

@@ -13,5 +13,6 @@ def test_filter_is_registered_and_merges():
 
 def test_filter_errors_name_the_entry():
     merge = FilterModule().filters()["merge_domains"]
-    with pytest.raises(AnsibleFilterError, match=r"mailsec.posture.merge_domains: domain 'a.example': overrides\[1\].name: a.example is already at overrides\[0\]"):
+    expected = r"mailsec.posture.merge_domains: domain 'a.example': overrides\[1\].name: a.example is already at overrides\[0\]"
+    with pytest.raises(AnsibleFilterError, match=expected):
         merge([], [{"name": "a.example"}, {"name": "a.example"}])

@@ -358,9 +358,9 @@ def run_bounded(function, items, workers=DEFAULT_WORKERS):
 class MailcowClient:
     """The endpoints this collection uses, with every failure turned into MailcowApiError.
 
-    ``timeout`` bounds each request as a whole (connect, send, and the full answer), not only
-    each socket operation. TLS verification cannot be turned off: ``ca_path`` names a CA bundle
-    file to trust instead of the system store.
+    ``timeout`` bounds every wait on the socket, and an answer still arriving after that many
+    seconds is abandoned, so a server that trickles bytes cannot hold a run. TLS verification
+    cannot be turned off: ``ca_path`` names a CA bundle file to trust instead of the system store.
     """
 
     def __init__(self, api_url, api_key, timeout=DEFAULT_TIMEOUT, ca_path=None):
@@ -405,7 +405,6 @@ class MailcowClient:
     def _send(self, method, path, body=None, host_header=None, with_key=True):
         """One request; returns ``(status, content_type, body_bytes)`` for any status below 300."""
         endpoint = "%s %s" % (method, path)
-        data = None
         request = urllib.request.Request(self.base_url + path, method=method)
         request.add_header("Accept", "application/json" if with_key else "text/plain")
         request.add_header("User-Agent", USER_AGENT)
@@ -414,9 +413,8 @@ class MailcowClient:
         if host_header:
             request.add_header("Host", host_header)
         if body is not None:
-            data = json.dumps(body).encode("utf-8")
             request.add_header("Content-Type", "application/json")
-            request.data = data
+            request.data = json.dumps(body).encode("utf-8")
         deadline = time.monotonic() + self.timeout
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
@@ -429,15 +427,15 @@ class MailcowClient:
                 payload = b""
             finally:
                 exc.close()
-            return self._raise_for_status(endpoint, exc.code, exc.headers, payload)
+            raise self._status_error(endpoint, exc.code, exc.headers, payload) from None
         except MailcowApiError:
             raise
         except urllib.error.URLError as exc:
-            raise self._transport_error(endpoint, exc.reason)
+            raise self._transport_error(endpoint, exc.reason) from None
         except (socket.timeout, TimeoutError) as exc:
-            raise self._transport_error(endpoint, exc)
+            raise self._transport_error(endpoint, exc) from None
         except (OSError, ValueError) as exc:
-            raise self._transport_error(endpoint, exc)
+            raise self._transport_error(endpoint, exc) from None
 
     def _read_until(self, response, deadline, endpoint):
         chunks = []
@@ -472,38 +470,39 @@ class MailcowClient:
             return self._error(endpoint, "no answer from %s within %g s (timeout)" % (target, self.timeout), kind="timeout")
         return self._error(endpoint, "cannot reach %s: %s" % (target, reason), kind="unreachable")
 
-    def _raise_for_status(self, endpoint, status, headers, payload):
+    def _status_error(self, endpoint, status, headers, payload):
+        """The MailcowApiError for an answer with an HTTP status of 300 or more."""
         said = self._mailcow_says(payload)
         suffix = " (mailcow says: %s)" % said if said else ""
         if status in (301, 302, 303, 307, 308):
             location = headers.get("Location", "") if headers else ""
-            raise self._error(
+            return self._error(
                 endpoint,
                 "redirected (HTTP %d) to %s; not followed, it would carry the API key: set api_url to the final URL" % (status, location or "?"),
                 kind="redirect",
                 status=status,
             )
         if status == 401:
-            raise self._error(
+            return self._error(
                 endpoint,
                 "authentication failed (HTTP 401): the API key is unknown, inactive, or not allowed from this address%s" % suffix,
                 kind="auth",
                 status=status,
             )
         if status == 403:
-            raise self._error(
+            return self._error(
                 endpoint,
                 "access denied (HTTP 403): changes need a read-write API key, this one is read-only or lacks access%s" % suffix,
                 kind="forbidden",
                 status=status,
             )
         if status == 404 and said == "route not found":
-            raise self._error(endpoint, "this mailcow has no such API route (HTTP 404: route not found)", kind="no_route", status=status)
+            return self._error(endpoint, "this mailcow has no such API route (HTTP 404: route not found)", kind="no_route", status=status)
         if status == 404:
-            raise self._error(endpoint, "not found (HTTP 404)%s" % suffix, kind="not_found", status=status)
+            return self._error(endpoint, "not found (HTTP 404)%s" % suffix, kind="not_found", status=status)
         if status >= 500:
-            raise self._error(endpoint, "server error (HTTP %d)%s" % (status, suffix), kind="server", status=status)
-        raise self._error(endpoint, "unexpected HTTP %d%s" % (status, suffix), kind="http", status=status)
+            return self._error(endpoint, "server error (HTTP %d)%s" % (status, suffix), kind="server", status=status)
+        return self._error(endpoint, "unexpected HTTP %d%s" % (status, suffix), kind="http", status=status)
 
     @staticmethod
     def _mailcow_says(payload):

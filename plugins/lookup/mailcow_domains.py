@@ -77,7 +77,7 @@ notes:
     reads the new list.
 seealso:
   - module: mailsec.posture.mailcow_dkim
-  - module: mailsec.posture.mailcow_mta_sts
+  - module: mailsec.posture.mailcow_mta_sts_policy
   - plugin: mailsec.posture.merge_domains
     plugin_type: filter
 """

@@ -953,7 +953,7 @@ def ensure_dkim(client, domains, selector="dkim", key_size=DKIM_STRONG_BITS, all
 
 def ensure_mta_sts(client, policies, check_mode=False):
     """Make mailcow serve each ``{"domain", "mode", "mx", "max_age", "active"}`` policy; the body of
-    ``mailcow_mta_sts``. Check mode runs the same plan and stops before the first write.
+    ``mailcow_mta_sts_policy``. Check mode runs the same plan and stops before the first write.
 
     Returns ``{"changed", "policies": [...], "diff": [...]}``. SpecError for bad input (field and
     domain named); MailcowApiError (with ``changed`` set) for API failures.

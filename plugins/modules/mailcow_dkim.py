@@ -95,7 +95,7 @@ notes:
 seealso:
   - plugin: mailsec.posture.mailcow_domains
     plugin_type: lookup
-  - module: mailsec.posture.mailcow_mta_sts
+  - module: mailsec.posture.mailcow_mta_sts_policy
 """
 
 EXAMPLES = r"""

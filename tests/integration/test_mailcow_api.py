@@ -1,5 +1,5 @@
 """mailcow as the source of truth: the API client, the mailcow_domains lookup, merge_domains, and the
-mailcow_dkim and mailcow_mta_sts modules.
+mailcow_dkim and mailcow_mta_sts_policy modules.
 
 The server here is a contract stand-in (tests/harness/mailcow_standin.py), NOT mailcow: an HTTPS
 server on 127.0.0.1 with a test CA that serves the routes we use with the status codes and JSON
@@ -573,7 +573,7 @@ def test_playbook_mailcow_dkim_check_create_keep_force(mailcow, keys, tmp_path):
 def test_playbook_mailcow_mta_sts_check_run_run(mailcow, tmp_path):
     tasks = textwrap.dedent("""
     - name: Check
-      mailsec.posture.mailcow_mta_sts: &sts
+      mailsec.posture.mailcow_mta_sts_policy: &sts
         api_url: "{{ mailcow_url }}"
         api_key: "{{ mailcow_key }}"
         ca_path: "{{ mailcow_ca }}"
@@ -583,10 +583,10 @@ def test_playbook_mailcow_mta_sts_check_run_run(mailcow, tmp_path):
       check_mode: true
       register: checked
     - name: Run
-      mailsec.posture.mailcow_mta_sts: *sts
+      mailsec.posture.mailcow_mta_sts_policy: *sts
       register: applied
     - name: Run again
-      mailsec.posture.mailcow_mta_sts: *sts
+      mailsec.posture.mailcow_mta_sts_policy: *sts
       register: again
     """) + "".join(SAVE.format(name=name) for name in ("checked", "applied", "again"))
     variables = {"mailcow_url": mailcow.url, "mailcow_key": RW_KEY, "mailcow_ca": mailcow.ca_path}
@@ -624,7 +624,7 @@ def test_playbook_errors_name_the_endpoint_and_never_the_key(mailcow, tmp_path):
       register: readonly
       ignore_errors: true
     - name: Invalid policy
-      mailsec.posture.mailcow_mta_sts:
+      mailsec.posture.mailcow_mta_sts_policy:
         api_url: "{{ mailcow_url }}"
         api_key: "{{ mailcow_key }}"
         ca_path: "{{ mailcow_ca }}"

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: mailcow_mta_sts
+module: mailcow_mta_sts_policy
 author:
   - mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
@@ -108,7 +108,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: mailcow serves an enforcing policy for both domains
-  mailsec.posture.mailcow_mta_sts:
+  mailsec.posture.mailcow_mta_sts_policy:
     api_url: https://mail.example.com
     api_key: "{{ mailcow_api_key }}"
     policies:
@@ -122,7 +122,7 @@ EXAMPLES = r"""
         max_age: 86400
 
 - name: Stop serving a policy
-  mailsec.posture.mailcow_mta_sts:
+  mailsec.posture.mailcow_mta_sts_policy:
     api_url: https://mail.example.com
     api_key: "{{ mailcow_api_key }}"
     policies:
@@ -130,7 +130,7 @@ EXAMPLES = r"""
         active: false
 
 - name: One policy per domain of the inventory
-  mailsec.posture.mailcow_mta_sts:
+  mailsec.posture.mailcow_mta_sts_policy:
     api_url: https://mail.example.com
     api_key: "{{ mailcow_api_key }}"
     ca_path: /etc/ssl/certs/internal-ca.pem

@@ -121,12 +121,15 @@ def read_from(path, offset):
         return ""
 
 
+# Looked up once in the parent: between fork and exec the child should do as little as possible.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent():
-    # Runs in the child between fork and exec: ask Linux to send SIGTERM when the
-    # parent dies, so a killed test run leaves no server holding ports.
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # Runs in the child between fork and exec: Linux sends SIGTERM when the thread that
+    # started the server ends, so a killed test run leaves no server holding ports.
+    _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 class ManagedProcess:

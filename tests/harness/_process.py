@@ -144,8 +144,8 @@ class ManagedProcess:
 
     def _program_link(self):
         # Start the program through a link named mailsec-<program>: the process is then called
-        # that, and `pkill -x named` (tools/bootstrap, run by anyone on this machine, stops the
-        # daemons Debian starts on install) does not kill test servers in the middle of a test.
+        # that, so `pgrep mailsec-` finds test servers and a `pkill -x named` aimed at the
+        # system's daemons (several engineers share this machine) leaves them running.
         program = shutil.which(self.argv[0])
         if program is None:
             raise ServerError("%s: program %r not found (tools/bootstrap installs it)" % (self.name, self.argv[0]))

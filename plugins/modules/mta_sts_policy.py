@@ -14,9 +14,9 @@ description:
   - Writes the policy file that senders fetch from C(https://mta-sts.<domain>/.well-known/mta-sts.txt)
     (RFC 8461 section 3.2), for example mailcow's C(data/web/.well-known/mta-sts.txt) or the file an
     C(nginx:alpine) container serves.
-  - The policy comes from exactly one of three sources, and is checked by the collection's RFC 8461 parser
+  - "The policy comes from exactly one of three sources, and is checked by the collection's RFC 8461 parser
     before anything is written; an invalid policy (C(mx: *), C(mode: enforced), a missing C(max_age)) fails
-    with a message naming the option and nothing is written.
+    with a message naming the option and nothing is written."
   - "O(mode) with O(mx) and O(max_age): the fields themselves."
   - "O(policy): a complete policy text, such as the output of the P(mailsec.posture.mta_sts_policy#filter) filter."
   - "O(domain): one entry of the C(mailsec_domains) inventory model, with O(mail_host) and O(domain_defaults)."

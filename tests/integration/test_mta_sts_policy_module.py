@@ -161,7 +161,7 @@ def test_invalid_policies_are_refused_and_nothing_is_written(files_dir, run_play
     path = files_dir / "mta-sts.txt"
     path.write_bytes(OLD_POLICY)
     before = (path.read_bytes(), os.stat(path).st_mtime_ns, os.stat(path).st_ino)
-    run = run_playbook(play(*[refused(name, path=str(path), **args) for name, args, _ in INVALID]), check=check)
+    run = run_playbook(play(*[refused(name, path=str(path), **args) for name, args, _message in INVALID]), check=check)
     assert run.rc == 0, run.describe()  # every failure was ignored, so the play itself completed
     for name, _args, message in INVALID:
         result = run.task_result(name)

@@ -97,8 +97,9 @@ def test_an_inventory_entry_gives_the_engine_policy():
 
 def test_an_entry_reads_only_its_mta_sts_inputs_and_takes_defaults():
     entry = {"name": "example.org", "dane": {"enabled": True, "certificate": "/a/path/on/the/controller.pem"}, "dkim": "garbage"}
-    policy, _ = deploy.desired_policy(domain=entry, mail_host=MAIL, defaults={"mta_sts": {"mode": "enforce", "max_age": 86400}, "spf": 1})
+    policy, domain = deploy.desired_policy(domain=entry, mail_host=MAIL, defaults={"mta_sts": {"mode": "enforce", "max_age": 86400}, "spf": 1})
     assert policy == "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 86400\r\n"
+    assert domain == "example.org"
 
 
 @pytest.mark.parametrize(

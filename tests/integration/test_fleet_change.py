@@ -161,3 +161,19 @@ def test_legacy_mailcow_refuses_a_domain_with_another_policy_and_changes_nothing
     assert "serves one policy file to all its domains, but they ask for 2 different policies" in message
     assert "a.test, b.test: mode enforce" in message and "odd.test: mode testing" in message
     assert snapshot(mailcow_tree) == first
+
+
+def test_container_check_mode_on_a_fresh_host_predicts_and_writes_nothing(tmp_path, run_playbook):
+    project = tmp_path / "fresh" / "project"
+    run = run_playbook(container_play(project, [A, B]), check=True).assert_ok()
+    assert run.changed >= 1
+    assert not project.exists()
+
+
+def test_container_directory_given_with_a_trailing_slash_keeps_the_policies(tmp_path, run_playbook):
+    project = tmp_path / "project"
+    run_playbook(container_play(str(project) + "/", [A, B])).assert_ok()
+    first = snapshot(project)
+    assert {"mta-sts/a.test.txt", "mta-sts/b.test.txt"} <= set(first)
+    run_playbook(container_play(str(project) + "/", [A, B])).assert_ok(changed=0)
+    assert snapshot(project) == first

@@ -1,0 +1,132 @@
+"""A DNS responder whose every answer the test writes, for the wire-level cases BIND cannot produce
+(truncation, referrals, wrong IDs, garbage, CNAMEs left for the client). The real servers for
+everything else are in tests/harness."""
+
+import socket
+import threading
+import time
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+
+
+def reply(query, answer=(), authority=(), rcode=dns.rcode.NOERROR, flags=0):
+    """A response to ``query``; ``answer``/``authority`` hold ``(owner, type, rdata text)`` triples."""
+    message = dns.message.make_response(query)
+    message.set_rcode(rcode)
+    message.flags |= flags
+    for section, items in ((message.answer, answer), (message.authority, authority)):
+        for owner, rtype, text in items:
+            section.append(dns.rrset.from_text(owner, 300, "IN", rtype, text))
+    return message
+
+
+class ScriptedDns:
+    """UDP and TCP on one loopback port; ``handler(query, transport)`` returns a dns.message.Message,
+    raw bytes, a list of those (sent in order) or None (stay silent). ``delay`` holds every UDP answer
+    back that many seconds without blocking the server."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.delay = 0.0
+        self.queries = []  # (name without the final dot, type text, transport, query)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self.udp, self.tcp = self._bind_pair()
+        self.port = self.udp.getsockname()[1]
+        self.udp.settimeout(0.1)
+        self.tcp.settimeout(0.1)
+        self._threads = [threading.Thread(target=self._serve_udp, daemon=True), threading.Thread(target=self._serve_tcp, daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    @staticmethod
+    def _bind_pair(attempts=20):
+        # A free UDP port whose TCP twin is free too (another process may hold that one).
+        for _attempt in range(attempts):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(("127.0.0.1", 0))
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+            except OSError:
+                udp.close()
+                tcp.close()
+                continue
+            tcp.listen(16)
+            return udp, tcp
+        raise OSError("no free UDP+TCP port pair on 127.0.0.1")
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def names(self, transport=None):
+        return [(name, rtype) for name, rtype, used, _query in self.queries if transport in (None, used)]
+
+    def _answers(self, data, transport):
+        query = dns.message.from_wire(data)
+        question = query.question[0]
+        with self._lock:
+            self.queries.append((question.name.to_text(omit_final_dot=True).lower(), dns.rdatatype.to_text(question.rdtype), transport, query))
+        result = self.handler(query, transport)
+        if result is None:
+            return []
+        items = result if isinstance(result, list) else [result]
+        return [item if isinstance(item, bytes) else item.to_wire(max_size=65535) for item in items]
+
+    def _send_later(self, wires, peer):
+        time.sleep(self.delay)
+        with self._lock:  # before sending: the client may ask again as soon as it has the answer
+            self.in_flight -= 1
+        for wire in wires:
+            if not self._closed.is_set():
+                self.udp.sendto(wire, peer)
+
+    def _serve_udp(self):
+        while not self._closed.is_set():
+            try:
+                data, peer = self.udp.recvfrom(65535)
+            except (socket.timeout, OSError):
+                continue
+            wires = self._answers(data, "udp")
+            with self._lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.delay:
+                threading.Thread(target=self._send_later, args=(wires, peer), daemon=True).start()
+            else:
+                self._send_later(wires, peer)
+
+    def _serve_tcp(self):
+        while not self._closed.is_set():
+            try:
+                connection, _peer = self.tcp.accept()
+            except (socket.timeout, OSError):
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    length = int.from_bytes(connection.recv(2), "big")
+                    data = b""
+                    while len(data) < length:
+                        chunk = connection.recv(length - len(data))
+                        if not chunk:
+                            break
+                        data += chunk
+                    for wire in self._answers(data, "tcp"):
+                        connection.sendall(len(wire).to_bytes(2, "big") + wire)
+                except OSError:
+                    continue
+
+    def close(self):
+        self._closed.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        self.udp.close()
+        self.tcp.close()

@@ -121,12 +121,15 @@ def read_from(path, offset):
         return ""
 
 
+# Looked up once in the parent: between fork and exec the child should do as little as possible.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent():
-    # Runs in the child between fork and exec: ask Linux to send SIGTERM when the
-    # parent dies, so a killed test run leaves no server holding ports.
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # Runs in the child between fork and exec: Linux sends SIGTERM when the thread that
+    # started the server ends, so a killed test run leaves no server holding ports.
+    _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 class ManagedProcess:
@@ -141,8 +144,8 @@ class ManagedProcess:
 
     def _program_link(self):
         # Start the program through a link named mailsec-<program>: the process is then called
-        # that, and `pkill -x named` (tools/bootstrap, run by anyone on this machine, stops the
-        # daemons Debian starts on install) does not kill test servers in the middle of a test.
+        # that, so `pgrep mailsec-` finds test servers and a `pkill -x named` aimed at the
+        # system's daemons (several engineers share this machine) leaves them running.
         program = shutil.which(self.argv[0])
         if program is None:
             raise ServerError("%s: program %r not found (tools/bootstrap installs it)" % (self.name, self.argv[0]))

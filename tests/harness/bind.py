@@ -76,8 +76,15 @@ class BindServer(DnsEndpoint, ServerBase):
         self.tsig_name = tsig_name if tsig else None
         self.tsig_algorithm = TSIG_ALGORITHM if tsig else None
         self.tsig_secret = None
-        if tsig:
-            key_text = run_tool(["tsig-keygen", "-a", TSIG_ALGORITHM, tsig_name], self._dir.path)
+        try:
+            self._prepare(zones, dnssec_zones, bogus_zones)
+        except BaseException:
+            self._dir.cleanup()
+            raise
+
+    def _prepare(self, zones, dnssec_zones, bogus_zones):
+        if self.tsig_name:
+            key_text = run_tool(["tsig-keygen", "-a", TSIG_ALGORITHM, self.tsig_name], self._dir.path)
             self.tsig_secret = _SECRET.search(key_text).group(1)
             write_text(self._dir.join("tsig.key"), key_text, mode=0o600)
         signed = {_origin(name) for name in dnssec_zones} | {_origin(name) for name in bogus_zones}

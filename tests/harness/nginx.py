@@ -82,7 +82,11 @@ class NginxServer(ServerBase):
         self._token = "mailsec-nginx-" + secrets.token_hex(6)
         self._process = None
         self.certificates = {}
-        self._prepare_files()
+        try:
+            self._prepare_files()
+        except BaseException:
+            self._dir.cleanup()
+            raise
 
     @property
     def port(self):

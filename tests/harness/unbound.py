@@ -11,6 +11,7 @@ import time
 
 from harness._process import ManagedProcess, PortTaken, ServerBase, ServerError, TempDir, free_port, on_free_ports, tail, wait_until, write_text
 from harness.dnsclient import DnsEndpoint, server_identity
+from harness.zones import unrelated_anchor
 
 # RFC 6761/6762/7686/8375 names unbound answers itself by default; tests use them for their zones.
 _SPECIAL_ZONES = ("test.", "invalid.", "example.", "local.", "onion.", "home.arpa.")
@@ -23,19 +24,23 @@ class UnboundResolver(DnsEndpoint, ServerBase):
     or an ``(address, port)`` pair. ``trust_anchors``: ``{zone: anchor}``, an anchor being a
     TrustAnchor or DNSKEY/DS presentation text; there is none for the root, so only those zones
     validate (AD set), the rest are insecure (no AD). ``insecure_zones``: zones validation skips
-    (their anchors are left out). Nothing is cached, so a test sees every update at once.
+    (their anchors are left out). ``bogus_zones``: zones given an anchor that signed nothing, so
+    this resolver answers SERVFAIL for them. Nothing is cached, so a test sees every update at once.
     """
 
     name = "unbound"
 
-    def __init__(self, forward_to, *, trust_anchors=None, insecure_zones=(), address="127.0.0.1", directory=None, start_timeout=10.0):
+    def __init__(self, forward_to, *, trust_anchors=None, insecure_zones=(), bogus_zones=(), address="127.0.0.1", directory=None,
+                 start_timeout=10.0):
         if isinstance(forward_to, tuple):
             self.upstream = forward_to
             anchors = {}
         else:
             self.upstream = (forward_to.address, forward_to.port)
             anchors = forward_to.trust_anchors
-        self.trust_anchors = dict(anchors if trust_anchors is None else trust_anchors)
+        self.trust_anchors = {zone.rstrip("."): anchor for zone, anchor in (anchors if trust_anchors is None else trust_anchors).items()}
+        for zone in bogus_zones:
+            self.trust_anchors[zone.rstrip(".")] = unrelated_anchor(zone)
         self.insecure_zones = [zone.rstrip(".") for zone in insecure_zones]
         self.address = address
         self.port = None
@@ -53,7 +58,7 @@ class UnboundResolver(DnsEndpoint, ServerBase):
         lines = []
         for zone, anchor in self.trust_anchors.items():
             # unbound lets an anchor win over domain-insecure; an insecure zone gets none.
-            if zone.rstrip(".") in self.insecure_zones:
+            if zone in self.insecure_zones:
                 continue
             for text in _anchor_texts(anchor):
                 lines.append('  trust-anchor: "%s"' % text)

@@ -91,6 +91,20 @@ def test_bind_answers_records_over_udp_and_tcp(bind_server):
     assert answer.message.answer[0].ttl == 300
 
 
+def test_txt_values_round_trip_octet_for_octet(bind_server):
+    tricky = 'say "hi"; back\\slash caf\u00e9! ' + "\u00fc" * 150  # 328 octets
+    chosen = ["v=spf1 ", "mx -all"]
+    bind = bind_server({"example.test": [
+        {"name": "tricky", "type": "TXT", "value": tricky},
+        {"name": "chosen", "type": "TXT", "value": chosen},
+    ]})
+    strings = bind.lookup("tricky.example.test", "TXT").message.answer[0][0].strings
+    # Cut at 255 octets, inside the UTF-8 pair of a "\u00fc": DNS strings are octets.
+    assert [len(part) for part in strings] == [255, 73] and strings[0][-1:] == b"\xc3"
+    assert b"".join(strings) == tricky.encode("utf-8")
+    assert bind.lookup("chosen.example.test", "TXT").message.answer[0][0].strings == (b"v=spf1 ", b"mx -all")
+
+
 @pytest.mark.skipif(shutil.which("dig") is None, reason="dig (bind9-dnsutils) is not installed")
 def test_bind_answers_dig(bind_server):
     bind = bind_server({"example.test": EXAMPLE_ZONE})
@@ -255,7 +269,7 @@ def test_updates_to_a_signed_zone_are_signed(dnssec_world):
     assert answer.records == ["3 1 1 " + "ab" * 32]
 
 
-def test_trust_anchor_ds_matches_dnskey_and_validates(dnssec_world, unbound_resolver):
+def test_unbound_anchor_knobs(dnssec_world, unbound_resolver):
     bind, _unbound = dnssec_world
     anchor = bind.trust_anchors["signed.test"]
     key = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY, anchor.dnskey.split(" DNSKEY ", 1)[1])
@@ -266,6 +280,9 @@ def test_trust_anchor_ds_matches_dnskey_and_validates(dnssec_world, unbound_reso
     assert by_ds.lookup("signed.test", "MX", dnssec=True).authenticated
     insecure = unbound_resolver(bind, insecure_zones=["signed.test"])
     assert not insecure.lookup("signed.test", "MX", dnssec=True).authenticated
+    assert insecure.lookup("signed.test", "MX", dnssec=True).rcode == "NOERROR"
+    distrusting = unbound_resolver(bind, bogus_zones=["signed.test"])
+    assert distrusting.lookup("signed.test", "MX", dnssec=True).rcode == "SERVFAIL"
 
 
 # ----- nginx ----------------------------------------------------------------------------------

@@ -493,7 +493,13 @@ class Resolver:
     # ----- asynchronous API ----------------------------------------------------------------
 
     async def agather(self, pairs):
-        return await asyncio.gather(*(self.aquery(name, rtype) for name, rtype in pairs))
+        """Answers to ``[(name, rtype), ...]`` in order, looked up concurrently."""
+        prepared = [self._prepare(name, rtype) for name, rtype in pairs]
+        waiting = [self._lookup(*item) for item in prepared if not isinstance(item, Answer)]
+        if not waiting:
+            return prepared
+        found = iter(await asyncio.gather(*waiting) if len(waiting) > 1 else [await waiting[0]])
+        return [item if isinstance(item, Answer) else next(found) for item in prepared]
 
     async def aaddresses(self, host):
         answers = await self.agather([(host, "A"), (host, "AAAA")])
@@ -503,6 +509,13 @@ class Resolver:
 
     async def aquery(self, name, rtype):
         """Look up ``name``/``rtype`` inside a running event loop; returns an Answer."""
+        prepared = self._prepare(name, rtype)
+        if isinstance(prepared, Answer):
+            return prepared
+        return await self._lookup(*prepared)
+
+    def _prepare(self, name, rtype):
+        """The cached Answer (or one for a question that cannot be asked), else what ``_lookup`` needs."""
         try:
             code = _type_code(rtype)
         except ValueError as exc:
@@ -512,9 +525,14 @@ class Resolver:
             qname = dnswire.normalize_name(name)
         except dnswire.WireError as exc:
             return Answer(str(name), rtype_name, ERROR, detail=str(exc))
+        if self._cache is not None:
+            cached = self._cache.get((qname, code))
+            if cached is not None:
+                return cached
+        return qname, code, rtype_name
+
+    async def _lookup(self, qname, code, rtype_name):
         key = (qname, code)
-        if self._cache is not None and key in self._cache:
-            return self._cache[key]
         state = self._state()
         waiting = state.in_flight.get(key)
         if waiting is not None:

@@ -30,7 +30,8 @@ description:
   - With O(expected) (or O(mailsec_domains), from which the records are computed), every expected record is compared with
     the live one; each difference is its own check, C(records.missing), C(records.extra) or C(records.different), with
     the record's name and type as its subject; C(records.expected) passes when all match.
-  - Domains whose standard is off in the inventory get a passing C(<standard>.enabled) check instead.
+  - Domains whose standard is off in the inventory get a passing C(spf.enabled), C(dkim.enabled), C(dmarc.enabled),
+    C(mta_sts.enabled) or C(tlsrpt.enabled) check instead.
   - Every lookup goes to O(nameservers) and reports exactly what happened (NXDOMAIN, no records, SERVFAIL, REFUSED, timeout,
     no nameserver reachable), so a zone can be checked before it is public.
   - Read-only; C(changed) is always false. The collection's C(docs/checks.md) explains every check and how to fix it.

@@ -24,6 +24,24 @@ def reply(query, answer=(), authority=(), rcode=dns.rcode.NOERROR, flags=0):
     return message
 
 
+SOA = ("example.com.", "SOA", "ns.example.com. hostmaster.example.com. 1 3600 600 86400 300")
+
+
+def zone(records):
+    """A handler answering from ``{(name, type): [rdata text]}``: NODATA for other types of a known name, else NXDOMAIN."""
+    names = {name for name, _rtype in records}
+
+    def handle(query, _transport):
+        question = query.question[0]
+        name = question.name.to_text(omit_final_dot=True).lower()
+        rtype = dns.rdatatype.to_text(question.rdtype)
+        if (name, rtype) in records:
+            return reply(query, [(name + ".", rtype, text) for text in records[(name, rtype)]], flags=dns.flags.AA)
+        rcode = dns.rcode.NOERROR if name in names else dns.rcode.NXDOMAIN
+        return reply(query, authority=[SOA], rcode=rcode, flags=dns.flags.AA)
+    return handle
+
+
 class ScriptedDns:
     """UDP and TCP on one loopback port; ``handler(query, transport)`` returns a dns.message.Message,
     raw bytes, a list of those (sent in order) or None (stay silent). ``delay`` holds every UDP answer

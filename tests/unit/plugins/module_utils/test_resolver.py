@@ -14,25 +14,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils import resolver as
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.resolver import Answer, Resolver, ResolverError
 
-from unit.scripted_dns import reply
-
-SOA = ("example.com.", "SOA", "ns.example.com. hostmaster.example.com. 1 3600 600 86400 300")
-
-
-def zone(records):
-    """A handler answering from ``{(name, type): [rdata text]}``: NODATA for other types of a known name, else NXDOMAIN."""
-    names = {name for name, _rtype in records}
-
-    def handle(query, _transport):
-        question = query.question[0]
-        name = question.name.to_text(omit_final_dot=True).lower()
-        rtype = dns.rdatatype.to_text(question.rdtype)
-        if (name, rtype) in records:
-            return reply(query, [(name + ".", rtype, text) for text in records[(name, rtype)]], flags=dns.flags.AA)
-        rcode = dns.rcode.NOERROR if name in names else dns.rcode.NXDOMAIN
-        return reply(query, authority=[SOA], rcode=rcode, flags=dns.flags.AA)
-    return handle
-
+from unit.scripted_dns import SOA, reply, zone
 
 @pytest.fixture
 def example_zone(scripted_dns):

@@ -242,8 +242,8 @@ def render_html(report):
         '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>%s</title><style>%s</style></head><body>" % (_escape(report["title"]), _STYLE),
         "<h1>%s %s</h1>" % (_escape(report["title"]), _badge(summary["status"])),
-        '<p class="meta">Generated %s by %s. Fails on: %s.</p>' % (_escape(report["generated"]), _escape(", ".join(report["modules"])),
-                                                                  _escape(report["fail_on"])),
+        '<p class="meta">Generated %s by %s. Fails on: %s.</p>'
+        % (_escape(report["generated"]), _escape(", ".join(report["modules"])), _escape(report["fail_on"])),
         '<ul class="totals">',
         "<li><b>%d</b>domains</li>" % summary["domains"],
         '<li class="s-pass"><b>%d</b>domains pass</li>' % domains["pass"],

@@ -27,7 +27,7 @@ import re
 from ansible_collections.mailsec.posture.plugins.module_utils import dkim, dmarc, mta_sts, spf, tlsrpt, verify_input
 from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError
-from ansible_collections.mailsec.posture.plugins.module_utils.names import fqdn, is_subdomain, normalize_domain
+from ansible_collections.mailsec.posture.plugins.module_utils.names import fqdn, normalize_domain
 from ansible_collections.mailsec.posture.plugins.module_utils.records import TLSRPT_PREFIX, desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.resolver import presentation
 
@@ -558,7 +558,7 @@ async def _check_expected(resolver, result, expected, domain, facts):
     keys = expected.for_domain(domain)
     if not keys:
         return result.warned("records.expected", "expected holds no record of %s" % domain)
-    answers = await resolver.agather([(name, rtype) for name, rtype in keys])
+    answers = await resolver.agather(keys)
     problems = 0
     for (name, rtype), answer in zip(keys, answers):
         subject = "%s %s" % (fqdn(name), rtype)

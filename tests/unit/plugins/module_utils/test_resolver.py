@@ -16,6 +16,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.resolver import An
 
 from unit.scripted_dns import SOA, reply, zone
 
+
 @pytest.fixture
 def example_zone(scripted_dns):
     return scripted_dns(zone({

@@ -75,6 +75,10 @@ _SPF_OWN_CHECK = ("(4.6.4)", "'+all'", "'?all'", "record has neither 'all' nor '
 _DKIM_OWN_CHECK = ("RSA key of", "p= is empty")
 _DMARC_OWN_CHECK = ("p=none:",)
 
+# mta_sts.txt_name() and policy_host() normalize the name again; Target names are normalized already.
+_STS_TXT_PREFIX = "_mta-sts."
+_STS_HOST_PREFIX = "mta-sts."
+
 _SPF_MACRO = re.compile(r"%\{([A-Za-z])([0-9]*)(r?)([.\-+,/_=]*)\}|%%|%_|%-", re.IGNORECASE)
 
 
@@ -442,7 +446,7 @@ def _check_dmarc_policy(result, name, policy, spec, profile):
 
 
 def _check_mta_sts(result, domain, txt, host_answers, facts):
-    name = mta_sts.txt_name(domain)
+    name = _STS_TXT_PREFIX + domain
     facts["mta_sts"] = {"txt": None, "id": None, "policy_host_addresses": []}
     if txt.failed:
         result.failed("mta_sts.txt", _lookup_failed(txt), name)
@@ -453,7 +457,7 @@ def _check_mta_sts(result, domain, txt, host_answers, facts):
         chosen = mta_sts.select_txt(txt.records)
         facts["mta_sts"].update(txt=chosen["record"], id=chosen["id"])
         result.from_verdict("mta_sts.txt", chosen, "%s%s" % (chosen["record"], _via(txt)), name)
-    host = mta_sts.policy_host(domain)
+    host = _STS_HOST_PREFIX + domain
     addresses = [address for answer in host_answers if answer.ok for address in answer.records]
     facts["mta_sts"]["policy_host_addresses"] = addresses
     if addresses:
@@ -612,8 +616,8 @@ async def verify_domain(resolver, target, profile="standard", dkim_selectors=(),
     result = DomainChecks(domain)
     facts = {}
     selectors = [entry["selector"] for entry in (spec.get("dkim") or [])] if spec is not None else list(dkim_selectors)
-    host = mta_sts.policy_host(domain)
-    pairs = [(domain, "MX"), (domain, "TXT"), ("_dmarc." + domain, "TXT"), (mta_sts.txt_name(domain), "TXT"), (host, "A"), (host, "AAAA"),
+    host = _STS_HOST_PREFIX + domain
+    pairs = [(domain, "MX"), (domain, "TXT"), ("_dmarc." + domain, "TXT"), (_STS_TXT_PREFIX + domain, "TXT"), (host, "A"), (host, "AAAA"),
              (TLSRPT_PREFIX + domain, "TXT")] + [(dkim.record_name(selector, domain), "TXT") for selector in selectors]
     answers = await resolver.agather(pairs)
     mx, txt, dmarc_txt, sts_txt, host_a, host_aaaa, tlsrpt_txt = answers[:7]

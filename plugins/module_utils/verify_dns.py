@@ -590,7 +590,8 @@ async def _check_expected(resolver, result, expected, domain, facts):
             result.failed("records.missing", "not published: %r (%s)" % (value, answer.kind.upper() if not answer.ok else "other values only"), subject)
         for value in extra:
             problems += 1
-            result.failed("records.extra", "published but not expected: %r" % value, subject)
+            # A warning: a check of its own fails where an extra record breaks something (a second SPF record).
+            result.warned("records.extra", "published but not expected: %r" % value, subject)
     facts["expected_records"] = len(keys)
     if not problems:
         result.passed("records.expected", "%d expected record set(s) published as expected" % len(keys))

@@ -151,9 +151,10 @@ def expand_spf_macros(text, domain):
 class SpfEvaluation:
     """The live evaluation of one domain's SPF record: lookups, void lookups, problems, breakdown."""
 
-    def __init__(self, resolver, domain):
+    def __init__(self, resolver, domain, parsed=None):
         self.resolver = resolver
         self.domain = domain
+        self.parsed = parsed if parsed is not None else {}  # target -> spf.select verdict, shared by a run
         self.lookups = 0
         self.void_lookups = 0
         self.void_terms = []
@@ -259,7 +260,9 @@ class SpfEvaluation:
             self.void_terms.append("%s (%s)" % (label, answer.kind.upper()))
             self.permerrors.append("%s: %s has no SPF record (%s): a permerror (RFC 7208 5.2, 6.1)" % (label, target, answer.kind.upper()))
             return None
-        chosen = spf.select(answer.records)
+        chosen = self.parsed.get(target)
+        if chosen is None:
+            chosen = self.parsed[target] = spf.select(answer.records)
         errors = _without(chosen["errors"], ("(4.6.4)",))
         if errors:
             self.permerrors.append("%s: %s: a permerror (RFC 7208 5.2)" % (label, "; ".join(errors)))
@@ -276,7 +279,7 @@ class SpfEvaluation:
         return chosen
 
 
-async def _check_spf(resolver, result, domain, txt, spec, profile, facts):
+async def _check_spf(resolver, result, domain, txt, profile, facts, parsed):
     if txt.failed:
         return result.failed("spf.record", _lookup_failed(txt))
     chosen = spf.select(txt.records if txt.ok else [])
@@ -286,7 +289,7 @@ async def _check_spf(resolver, result, domain, txt, spec, profile, facts):
     result.passed("spf.record", chosen["record"])
     result.from_verdict("spf.syntax", _filtered(chosen, _SPF_OWN_CHECK), "valid SPF record")
 
-    evaluation = SpfEvaluation(resolver, domain)
+    evaluation = SpfEvaluation(resolver, domain, parsed)
     await evaluation.run(chosen)
     facts["spf"].update(lookups=evaluation.lookups, void_lookups=evaluation.void_lookups, all=evaluation.effective_all,
                         includes=list(evaluation.targets))
@@ -395,7 +398,7 @@ async def _check_dmarc(resolver, result, domain, answer, spec, profile, facts):
     facts["dmarc"] = {"record": None, "policy": None}
     if answer.failed:
         return result.failed("dmarc.record", _lookup_failed(answer), name)
-    chosen = dmarc.select(answer.records if answer.ok else [], domain)
+    chosen = dmarc.select(answer.records if answer.ok else [])
     inherited = None
     if chosen["record"] is None and not chosen["records"]:
         organizational = dmarc.organizational_domain(domain)
@@ -414,7 +417,7 @@ async def _check_dmarc(resolver, result, domain, answer, spec, profile, facts):
     facts["dmarc"].update(record=chosen["record"], policy=chosen["policy"])
     result.from_verdict("dmarc.record", _filtered(chosen, _DMARC_OWN_CHECK), "%s%s" % (chosen["record"], _via(answer)), name)
     _check_dmarc_policy(result, name, chosen["policy"], spec, profile)
-    destinations = chosen["external_destinations"]
+    destinations = _external_destinations(domain, chosen["rua"] + chosen["ruf"])
     if not destinations:
         return result.passed("dmarc.external_reports", "no report destination outside %s" % dmarc.organizational_domain(domain), name)
     answers = await resolver.agather([(dmarc.authorization_record_name(domain, host), "TXT") for host in destinations])
@@ -428,6 +431,17 @@ async def _check_dmarc(resolver, result, domain, answer, spec, profile, facts):
             result.failed("dmarc.external_reports", "%s does not authorize reports about %s: no v=DMARC1 record at %s (%s), so "
                           "receivers send it no reports (RFC 7489 7.1)" % (host, domain, record_name, found.kind.upper()), host)
     return None
+
+
+def _external_destinations(domain, uris):
+    """``dmarc.external_destinations`` without loading the Public Suffix List for report addresses in
+    the domain itself or below it (the usual case): those share its organizational domain anyway."""
+    hosts = []
+    for uri in uris:
+        host = uri.get("domain")
+        if host and host not in hosts and host != domain and not host.endswith("." + domain):
+            hosts.append(host)
+    return dmarc.external_destinations(domain, [{"domain": host} for host in hosts]) if hosts else []
 
 
 def _check_dmarc_policy(result, name, policy, spec, profile):
@@ -610,8 +624,10 @@ def _enabled(result, spec, standard):
     return False
 
 
-async def verify_domain(resolver, target, profile="standard", dkim_selectors=(), expected=None):
-    """The checks of one domain: ``{domain, status, checks, dns}``."""
+async def verify_domain(resolver, target, profile="standard", dkim_selectors=(), expected=None, shared=None):
+    """The checks of one domain: ``{domain, status, checks, dns}``. ``shared`` holds what the domains
+    of one run share (parsed SPF include records)."""
+    shared = {} if shared is None else shared
     domain = target.name
     spec = target.spec
     result = DomainChecks(domain)
@@ -627,7 +643,7 @@ async def verify_domain(resolver, target, profile="standard", dkim_selectors=(),
     _check_mx(result, domain, mx, spec, facts)
     work = []
     if _enabled(result, spec, "spf"):
-        work.append(_check_spf(resolver, result, domain, txt, spec, profile, facts))
+        work.append(_check_spf(resolver, result, domain, txt, profile, facts, shared))
     if spec is None and not selectors:
         result.warned("dkim.selectors", "no DKIM selector given for %s: its keys were not checked (set dkim_selectors)" % domain)
     elif _enabled(result, spec, "dkim"):
@@ -672,8 +688,10 @@ def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_re
         selectors.append(value)
     expected = expected_records if isinstance(expected_records, ExpectedRecords) else ExpectedRecords(expected_records)
 
+    shared = {}
+
     async def every():
-        return await asyncio.gather(*(verify_domain(resolver, target, profile, selectors, expected) for target in targets))
+        return await asyncio.gather(*(verify_domain(resolver, target, profile, selectors, expected, shared) for target in targets))
 
     return resolver.run(every(), overall_timeout)
 

@@ -9,11 +9,11 @@ from unit.scripted_dns import ScriptedDns
 
 @pytest.fixture
 def scripted_dns():
-    """``scripted_dns(handler)`` starts a ScriptedDns; all of them stop when the test ends."""
+    """``scripted_dns(handler, tcp=True)`` starts a ScriptedDns; all of them stop when the test ends."""
     servers = []
 
-    def start(handler):
-        server = ScriptedDns(handler)
+    def start(handler, **options):
+        server = ScriptedDns(handler, **options)
         servers.append(server)
         return server
 

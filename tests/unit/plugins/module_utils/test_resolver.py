@@ -113,9 +113,39 @@ def test_truncated_answer_is_asked_again_over_tcp(scripted_dns):
             return reply(query, flags=dns.flags.TC)
         return reply(query, [("big.example.com.", "TXT", text) for text in big])
     server = scripted_dns(handle)
-    answer = Resolver([server.address], timeout=1).query("big.example.com", "TXT")
+    answer = Resolver([server.address], timeout=1, transport="udp").query("big.example.com", "TXT")
     assert answer.ok and sorted(answer.records) == [letter * 250 for letter in "abcdefghijkl"]
-    assert [transport for _name, _rtype, transport, _query in server.queries] == ["udp", "tcp"]
+    assert server.transports() == ["udp", "tcp"]
+
+
+def test_lookups_share_one_pipelined_tcp_connection(example_zone):
+    names = [("d%d.example.com" % index, "TXT") for index in range(50)] + [("example.com", "MX")]
+    answers = Resolver([example_zone.address], timeout=1).query_many(names)
+    assert [answer.kind for answer in answers] == ["nxdomain"] * 50 + ["ok"]
+    assert example_zone.tcp_connections == 1 and set(example_zone.transports()) == {"tcp"}
+
+
+def test_udp_when_the_tcp_port_is_closed(scripted_dns):
+    server = scripted_dns(zone({("example.com", "MX"): ["10 mail.example.com."]}), tcp=False)
+    answers = Resolver([server.address], timeout=1).query_many([("example.com", "MX"), ("example.com", "TXT")])
+    assert [answer.kind for answer in answers] == ["ok", "nodata"]
+    assert server.transports() == ["udp", "udp"]
+
+
+def test_tcp_only_without_a_tcp_port_is_unreachable(scripted_dns):
+    server = scripted_dns(zone({}), tcp=False)
+    answer = Resolver([server.address], timeout=1, transport="tcp").query("example.com", "MX")
+    assert answer.kind == "unreachable" and answer.detail == "no nameserver reachable: %s over TCP: Connection refused" % server.address
+    assert server.queries == []
+
+
+def test_lookups_survive_a_server_closing_the_connection(scripted_dns):
+    server = scripted_dns(zone({("d%d.example.com" % index, "TXT"): ['"v=spf1 -all"'] for index in range(30)}))
+    server.close_after = 4
+    server.delay = 0.01
+    answers = Resolver([server.address], timeout=1, concurrency=8).query_many([("d%d.example.com" % index, "TXT") for index in range(30)])
+    assert all(answer.ok for answer in answers), [answer.describe() for answer in answers if not answer.ok]
+    assert server.tcp_connections >= 2
 
 
 def test_cname_chain_in_one_answer_is_followed_in_chain_order(scripted_dns):
@@ -323,7 +353,8 @@ def test_bad_nameserver_in_a_list_names_its_position():
         Resolver(["127.0.0.1", "dns.example"])
 
 
-@pytest.mark.parametrize("options, field", [({"timeout": 0}, "timeout"), ({"lifetime": -1}, "lifetime"), ({"concurrency": 0}, "concurrency")])
+@pytest.mark.parametrize("options, field", [({"timeout": 0}, "timeout"), ({"lifetime": -1}, "lifetime"), ({"concurrency": 0}, "concurrency"),
+                                            ({"transport": "quic"}, "transport")])
 def test_bad_bounds(options, field):
     with pytest.raises(SpecError, match=field):
         Resolver(["127.0.0.1"], **options)

@@ -263,6 +263,9 @@ def presentation(rtype, value):
 
 
 def _type_code(rtype):
+    code = dnswire.TYPES.get(rtype) if isinstance(rtype, str) else None
+    if code is not None:
+        return code
     try:
         return dnswire.type_code(rtype)
     except ValueError:

@@ -28,8 +28,8 @@ description:
   - C(mta_sts.txt) exactly one valid C(v=STSv1) record at C(_mta-sts.<domain>), CNAMEs followed;
     C(mta_sts.policy_host) C(mta-sts.<domain>) has an address. C(tlsrpt.record) exactly one valid TLS-RPT record.
   - With O(expected) (or O(mailsec_domains), from which the records are computed), every expected record is compared with
-    the live one; each difference is its own check with the record's name and type as its subject: C(records.missing) and
-    C(records.different) fail, C(records.extra) (a record of the same standard nobody expects) warns;
+    the live one. Each difference is its own check, with the record's name and type as its subject; C(records.missing)
+    and C(records.different) fail, C(records.extra) (a record of the same standard nobody expects) warns, and
     C(records.expected) passes when all match.
   - Domains whose standard is off in the inventory get a passing C(spf.enabled), C(dkim.enabled), C(dmarc.enabled),
     C(mta_sts.enabled) or C(tlsrpt.enabled) check instead.

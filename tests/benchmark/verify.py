@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mailsec.posture contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -154,7 +153,7 @@ def checkdmarc_run(workdir, names, ca_path, access_log):
         results = json.load(handle)
     if isinstance(results, dict):
         results = [results]
-    fetched = [entry["domain"] for entry in results if (entry.get("mta_sts") or {}).get("valid") and (entry["mta_sts"].get("policy") or {})]
+    fetched = [entry["domain"] for entry in results if (entry.get("mta_sts") or {}).get("valid") and entry["mta_sts"].get("policy")]
     missing = sorted(set(names) - set(fetched))
     requests = _checkdmarc_requests(access_log) - requests_before
     return seconds, results, missing, requests
@@ -180,7 +179,7 @@ def role_task_lists(workdir, small, large, nameserver_vars):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--no-checkdmarc", action="store_true", help="time only the collection")
     parser.add_argument("--no-role", action="store_true", help="skip the role's task-count comparison")

@@ -747,7 +747,7 @@ class Resolver:
         """One answer to ``name``/``code`` with a usable RCODE, trying the nameservers in order and
         again after timeouts until ``deadline``; raises _Failure describing every attempt."""
         failures = {}
-        waited = {}  # seconds each silent server was given, over all attempts
+        waited = {}  # the seconds each silent server was given, attempt by attempt
         resets = {}  # TCP connections each server closed under this lookup
         candidates = list(self.nameservers)
         while candidates and deadline - time.monotonic() > 0:
@@ -756,8 +756,10 @@ class Resolver:
                 if remaining <= 0:
                     break
                 attempt = min(self.timeout, remaining)
+                # With transport auto, a server silent over TCP is asked over UDP next time (and back).
+                udp = self.transport == "auto" and server in waited and len(waited.get(server, ())) % 2 == 1
                 try:
-                    message = await self._exchange(state, server, name, code, attempt)
+                    message = await self._exchange(state, server, name, code, attempt, udp)
                 except _Failure as failure:
                     if failure.kind == _RETRY:
                         resets[server] = resets.get(server, 0) + 1
@@ -766,8 +768,8 @@ class Resolver:
                         failures.setdefault(server, failure)
                         continue
                     if failure.kind == TIMEOUT:
-                        waited[server] = waited.get(server, 0.0) + attempt
-                        failure = _Failure(TIMEOUT, "%s: no answer within %.1f s" % (format_nameserver(server), waited[server]))
+                        waited.setdefault(server, []).append(attempt)
+                        failure = _Failure(TIMEOUT, "%s: no answer within %.1f s" % (format_nameserver(server), sum(waited[server])))
                     else:
                         candidates.remove(server)
                     failures[server] = failure
@@ -807,12 +809,12 @@ class Resolver:
             raise _Failure(UNREACHABLE, "%s%s: %s" % (where, " over TCP" if kind == "tcp" else "", _reason(exc)))
         return channel
 
-    async def _exchange(self, state, server, name, code, timeout):
+    async def _exchange(self, state, server, name, code, timeout, udp=False):
         """One attempt at one nameserver: over the pipelined TCP connection unless the transport is
-        UDP (or TCP failed for this server, with ``transport="auto"``), over UDP then, and again
-        over TCP when a UDP answer is truncated."""
+        UDP (or ``udp`` is set, or TCP failed for this server, with ``transport="auto"``), over UDP
+        then, and again over TCP when a UDP answer is truncated."""
         began = time.monotonic()
-        if self.transport != "udp" and server not in state.udp_only:
+        if self.transport != "udp" and not udp and server not in state.udp_only:
             try:
                 channel = await self._channel(state, server, "tcp", timeout)
             except _Failure:

@@ -139,6 +139,15 @@ def test_tcp_only_without_a_tcp_port_is_unreachable(scripted_dns):
     assert server.queries == []
 
 
+def test_a_server_silent_over_tcp_is_asked_over_udp(scripted_dns):
+    answering = zone({("example.com", "MX"): ["10 mail.example.com."]})
+    server = scripted_dns(lambda query, transport: answering(query, transport) if transport == "udp" else None)
+    began = time.monotonic()
+    answer = Resolver([server.address], timeout=0.3, lifetime=2).query("example.com", "MX")
+    assert answer.ok and 0.3 <= time.monotonic() - began < 1.0
+    assert server.transports() == ["tcp", "udp"]
+
+
 def test_lookups_survive_a_server_closing_the_connection(scripted_dns):
     server = scripted_dns(zone({("d%d.example.com" % index, "TXT"): ['"v=spf1 -all"'] for index in range(30)}))
     server.close_after = 4

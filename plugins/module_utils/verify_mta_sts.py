@@ -48,6 +48,7 @@ class LiveMtaSts:
 
     def __init__(self, domain):
         self.domain = domain
+        self._selected = None
         self.txt = None  # resolver Answer for _mta-sts.<domain> TXT
         self.host_answers = []  # Answers for mta-sts.<domain> A and AAAA
         self.mx = None  # Answer for <domain> MX, when asked
@@ -60,9 +61,12 @@ class LiveMtaSts:
 
     @property
     def selected_txt(self):
+        """``mta_sts.select_txt`` of the TXT answer (computed once), or None without records."""
         if self.txt is None or not self.txt.ok:
             return None
-        return mta_sts.select_txt(self.txt.records)
+        if self._selected is None:
+            self._selected = mta_sts.select_txt(self.txt.records)
+        return self._selected
 
     @property
     def mode(self):

@@ -928,8 +928,9 @@ def ehlo_keywords(texts):
 
 
 def default_helo_name(local_address=None):
-    """The name to greet with: this host's FQDN, else the address literal of the local end (RFC 5321 4.1.3)."""
-    name = socket.getfqdn()
+    """The name to greet with: this host's name when it is fully qualified, else the address literal
+    of the local end (RFC 5321 4.1.3). No DNS lookup: ``socket.getfqdn`` would ask the system resolver."""
+    name = socket.gethostname()
     if "." in name and not name.endswith(".localdomain"):
         return name
     if local_address:

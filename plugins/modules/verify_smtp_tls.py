@@ -71,7 +71,7 @@ options:
     type: int
     default: 25
   helo_name:
-    description: The name to send with EHLO. Default this host's fully qualified name, else its address literal.
+    description: The name to send with EHLO. Default this host's name when it is fully qualified, else the address literal of the connection's local end.
     type: str
   timeout:
     description: Seconds one MX host's probe may take in all, and the time one DNS lookup may take.

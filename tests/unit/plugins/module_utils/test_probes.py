@@ -80,12 +80,12 @@ def test_ehlo_keywords_are_upper_case_and_unique_and_skip_the_greeting():
 
 
 def test_default_helo_name_is_the_fqdn_or_an_address_literal(monkeypatch):
-    monkeypatch.setattr(socket, "getfqdn", lambda: "client.example.net")
+    monkeypatch.setattr(socket, "gethostname", lambda: "client.example.net")
     assert probes.default_helo_name("127.0.0.1") == "client.example.net"
-    monkeypatch.setattr(socket, "getfqdn", lambda: "localhost")
+    monkeypatch.setattr(socket, "gethostname", lambda: "localhost")
     assert probes.default_helo_name("127.0.0.1") == "[127.0.0.1]"
     assert probes.default_helo_name("2001:db8::25") == "[IPv6:2001:db8::25]"
-    monkeypatch.setattr(socket, "getfqdn", lambda: "box.localdomain")
+    monkeypatch.setattr(socket, "gethostname", lambda: "box.localdomain")
     assert probes.default_helo_name("192.0.2.1") == "[192.0.2.1]"
 
 

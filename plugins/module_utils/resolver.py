@@ -315,8 +315,41 @@ class _Channel:
     def __init__(self, server):
         self.server = server
         self.transport = None
-        self.pending = {}  # query id -> (future, qname, qtype)
+        self.pending = {}  # query id -> (future, qname, qtype, deadline, timeout)
         self.closed = None
+        self._timer = None
+        self._timer_at = None
+
+    def watch(self, message_id, future, qname, qtype, timeout):
+        """Wait for the answer to ``message_id`` at most ``timeout`` seconds.
+
+        One timer per channel, set for the earliest deadline, instead of one per query: with
+        thousands of queries in flight, creating and cancelling their timers costs more than the
+        rare expiry does."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self.pending[message_id] = (future, qname, qtype, deadline, timeout)
+        if self._timer_at is None or deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = loop.call_at(deadline, self._expire_due)
+
+    def _expire_due(self):
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._timer = self._timer_at = None
+        earliest = None
+        for message_id, (future, _qname, _qtype, deadline, timeout) in list(self.pending.items()):
+            if deadline <= now:
+                del self.pending[message_id]
+                if not future.done():
+                    future.set_exception(_Failure(TIMEOUT, "%s: no answer within %.1f s" % (format_nameserver(self.server), timeout)))
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None:
+            self._timer_at = earliest
+            self._timer = loop.call_at(earliest, self._expire_due)
 
     def _dispatch(self, data):
         if len(data) < 12:
@@ -325,7 +358,7 @@ class _Channel:
         entry = self.pending.get(message_id)
         if entry is None:
             return  # a late answer to a query that already gave up
-        _future, qname, qtype = entry
+        qname, qtype = entry[1], entry[2]
         try:
             message = dnswire.decode_message(data)
         except dnswire.WireError as exc:
@@ -362,6 +395,8 @@ class _Channel:
                 return message_id
 
     def close(self):
+        if self._timer is not None:
+            self._timer.cancel()
         if self.transport is not None:
             self.transport.close()
 
@@ -655,21 +690,25 @@ class Resolver:
     async def _lookup(self, qname, code, rtype_name):
         key = (qname, code)
         state = self._state()
-        waiting = state.in_flight.get(key)
-        if waiting is not None:
-            return await asyncio.shield(waiting)
-        future = asyncio.get_running_loop().create_future()
-        state.in_flight[key] = future
+        waiters = state.in_flight.get(key)
+        if waiters is not None:  # the same question is being asked: wait for its answer
+            future = asyncio.get_running_loop().create_future()
+            waiters.append(future)
+            return await future
+        waiters = state.in_flight[key] = []
         try:
             answer = await self._resolve(state, qname, code, rtype_name)
         except BaseException:  # a cancelled lookup must not leave others waiting on it forever
-            future.cancel()
+            for future in waiters:
+                future.cancel()
             raise
         finally:
             state.in_flight.pop(key, None)
         if self._cache is not None:
             self._cache[key] = answer
-        future.set_result(answer)
+        for future in waiters:
+            if not future.done():
+                future.set_result(answer)
         return answer
 
     async def _resolve(self, state, qname, code, rtype_name):
@@ -839,8 +878,7 @@ class Resolver:
         wire = dnswire.encode_query(message_id, name, code, dnssec_ok=self.want_dnssec,
                                     payload=65535 if isinstance(channel, _TcpChannel) else dnswire.EDNS_PAYLOAD)
         future = loop.create_future()
-        channel.pending[message_id] = (future, name, code)
-        expiry = loop.call_later(timeout, _expire, channel, message_id, future, server, timeout)
+        channel.watch(message_id, future, name, code, timeout)
         try:
             self.queries_sent += 1
             channel.send(wire)
@@ -848,7 +886,6 @@ class Resolver:
         except OSError as exc:
             raise _Failure(UNREACHABLE, "%s: %s" % (format_nameserver(server), _reason(exc)))
         finally:
-            expiry.cancel()
             channel.forget(message_id, future)
 
 
@@ -857,12 +894,6 @@ def _reason(exc):
     if getattr(exc, "errno", None):
         return os.strerror(exc.errno)
     return str(exc) or type(exc).__name__
-
-
-def _expire(channel, message_id, future, server, timeout):
-    channel.forget(message_id, future)
-    if not future.done():
-        future.set_exception(_Failure(TIMEOUT, "%s: no answer within %.1f s" % (format_nameserver(server), timeout)))
 
 
 def _summarize(failures):

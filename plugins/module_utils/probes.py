@@ -8,9 +8,16 @@ Private to the collection: users may rely only on plugins and modules.
 
 Both probes connect to an address the caller resolved (through the nameservers it was given,
 never the system resolver) and use the host name only for SNI, the certificate check and the
-``Host`` header. One deadline bounds each probe as a whole: connect, TLS handshake, every read
-and write get the time that is left, so a server that trickles its answer one octet a second
-cannot hold a probe past its timeout.
+``Host`` header. One deadline bounds each probe as a whole (connect, TLS handshake, every read
+and write): at the deadline the probe is cancelled wherever it waits, so a server that trickles
+its answer one octet a second cannot hold it past its timeout.
+
+The probes are coroutines (``afetch_policy``, ``aprobe_smtp``) so that a verifier runs hundreds
+of them in the event loop its resolver already runs, without a thread pool, and so that a
+deadline cancels a probe wherever it waits; ``fetch_policy`` and ``probe_smtp`` run one in a loop
+of their own. Measured here (2 shared cores, 1,000 fetches from a local nginx), a fetch costs
+about 2 ms of CPU either way, in this loop or from 32 threads around blocking sockets; the TLS
+handshake (OpenSSL 3) is about 0.8 ms of it.
 
 Neither probe raises on a network or protocol failure: each returns a result whose ``error`` is
 one of the kinds below (None on success) with a ``detail`` a person can act on.
@@ -24,16 +31,14 @@ the presented chain. A result is never "verified" unless OpenSSL verified it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import hashlib
-import http.client
-import io
 import os
 import re
 import socket
 import ssl
-import time
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dane, mta_sts
 
@@ -54,6 +59,11 @@ USER_AGENT = "mailsec.posture (MTA-STS policy check)"
 # RFC 5321 4.5.3.1.5 limits a reply line to 512 octets; allow more, but never unbounded.
 MAX_SMTP_LINE = 4096
 MAX_SMTP_REPLY_LINES = 100
+# Limits on an HTTP response's head: no policy server needs more.
+MAX_HEADER_LINE = 8192
+MAX_HEADERS = 100
+# How long QUIT may wait for its answer once everything is known (it decides nothing).
+QUIT_WAIT = 1.0
 
 # Error kinds (``result.error``).
 DNS = "dns"  # no address to connect to
@@ -103,38 +113,27 @@ class _ProbeFailure(Exception):
         self.detail = detail
 
 
-class Deadline:
-    """A point in time; ``remaining()`` is the time left, or a timeout failure when none is."""
-
-    def __init__(self, seconds, what):
-        self.seconds = float(seconds)
-        self.start = time.monotonic()
-        self.end = self.start + self.seconds
-        self.what = what
-
-    def remaining(self):
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise self.failure()
-        return left
-
-    def failure(self):
-        return _ProbeFailure(TIMEOUT, "%s: no complete answer within %s s" % (self.what, _seconds(self.seconds)))
-
-    def recv(self, sock, receive, *args):
-        """``receive(*args)`` on ``sock`` with the time left as its timeout; running out is a timeout failure."""
-        sock.settimeout(self.remaining())
-        try:
-            return receive(*args)
-        except socket.timeout:
-            raise self.failure()
-
-    def elapsed(self):
-        return time.monotonic() - self.start
-
-
 def _seconds(value):
     return ("%.3f" % value).rstrip("0").rstrip(".")
+
+
+def run(coroutine):
+    """Run one probe coroutine to completion in an event loop of its own."""
+    return asyncio.run(coroutine)
+
+
+async def within(seconds, awaitable):
+    """``await awaitable``, cancelled after ``seconds`` (asyncio.TimeoutError).
+
+    ``asyncio.timeout`` (Python 3.11) cancels in place; ``wait_for`` needs a task of its own per call.
+    """
+    if _TIMEOUT_SCOPE is None:  # pragma: no cover - Python before 3.11
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _TIMEOUT_SCOPE(seconds):
+        return await awaitable
+
+
+_TIMEOUT_SCOPE = getattr(asyncio, "timeout", None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,22 +200,22 @@ def _verify_message(exc):
     return getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
 
 
-def presented_chain(tls_socket):
-    """The certificates the server sent, leaf first, as DER.
+def presented_chain(tls_object):
+    """The certificates the server sent, leaf first, as DER (``tls_object``: an SSLObject or SSLSocket).
 
     Python 3.13 has ``get_unverified_chain()``; 3.10 to 3.12 have it on the private SSL object.
     Older versions give the leaf only (DANE-EE needs no more; DANE-TA matching then finds nothing).
     """
-    getter = getattr(tls_socket, "get_unverified_chain", None)
+    getter = getattr(tls_object, "get_unverified_chain", None)
     if getter is None:
-        getter = getattr(getattr(tls_socket, "_sslobj", None), "get_unverified_chain", None)
+        getter = getattr(getattr(tls_object, "_sslobj", None), "get_unverified_chain", None)
     if getter is not None:
         try:
             chain = getter() or []
             return [_certificate_bytes(certificate) for certificate in chain]
         except (ssl.SSLError, ValueError, AttributeError):
             pass
-    leaf = tls_socket.getpeercert(binary_form=True)
+    leaf = tls_object.getpeercert(binary_form=True)
     return [leaf] if leaf else []
 
 
@@ -287,17 +286,36 @@ def certificate_facts(der, now=None):
     }
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_SHORT_ATTRIBUTES = {
+    "commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+    "stateOrProvinceName": "ST", "localityName": "L", "domainComponent": "DC",
+}
+
+
+def openssl_time(text):
+    """``"Jan  1 00:00:00 3000 GMT"`` (``getpeercert()``'s form) as an aware datetime."""
+    month, day, clock, year = text.split()[:4]
+    hour, minute, second = (int(part) for part in clock.split(":"))
+    return datetime.datetime(int(year), _MONTHS.index(month) + 1, int(day), hour, minute, second, tzinfo=datetime.timezone.utc)
+
+
+def _name_text(rdns):
+    # RFC 4514 writes the most specific RDN first, the reverse of the DER order getpeercert() keeps.
+    return ",".join("+".join("%s=%s" % (_SHORT_ATTRIBUTES.get(key, key), value) for key, value in rdn) for rdn in reversed(rdns or ()))
+
+
 def _facts_from_peercert(peercert, now=None):
-    """Fallback facts from ``getpeercert()`` (available only after a verified handshake)."""
+    """Facts from ``getpeercert()`` (a verified handshake only): cheaper than parsing the DER."""
     if not peercert:
         return None
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    not_after = datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(peercert["notAfter"]), datetime.timezone.utc)
-    not_before = datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(peercert["notBefore"]), datetime.timezone.utc)
+    not_after = openssl_time(peercert["notAfter"])
+    not_before = openssl_time(peercert["notBefore"])
     alternative = peercert.get("subjectAltName", ())
     return {
-        "subject": ", ".join("%s=%s" % pair for entry in peercert.get("subject", ()) for pair in entry),
-        "issuer": ", ".join("%s=%s" % pair for entry in peercert.get("issuer", ()) for pair in entry),
+        "subject": _name_text(peercert.get("subject")),
+        "issuer": _name_text(peercert.get("issuer")),
         "common_names": [value for entry in peercert.get("subject", ()) for key, value in entry if key == "commonName"],
         "dns_names": [value for key, value in alternative if key == "DNS"],
         "ip_addresses": [value for key, value in alternative if key == "IP Address"],
@@ -310,14 +328,21 @@ def _facts_from_peercert(peercert, now=None):
     }
 
 
-def _leaf_facts(tls_socket, chain):
-    facts = certificate_facts(chain[0]) if chain else None
-    if facts is None:
+def _leaf_facts(tls_object, chain, verified):
+    """The leaf's facts: from OpenSSL's own decoding after a verified handshake, else from the DER."""
+    if verified:
         try:
-            facts = _facts_from_peercert(tls_socket.getpeercert())
+            facts = _facts_from_peercert(tls_object.getpeercert())
         except (ValueError, KeyError):
             facts = None
-    return facts
+        if facts is not None:
+            if chain and facts["spki_sha256"] is None:
+                try:
+                    facts["spki_sha256"] = hashlib.sha256(dane.spki_from_certificate_der(chain[0])).hexdigest()
+                except ValueError:
+                    pass
+            return facts
+    return certificate_facts(chain[0]) if chain else None
 
 
 def name_matches(host, facts):
@@ -352,7 +377,7 @@ def _verify_detail(host, reason, message, facts):
 
 
 # ---------------------------------------------------------------------------------------------
-# Connections under a deadline
+# Connections
 
 
 def _addresses(address):
@@ -363,70 +388,131 @@ def _addresses(address):
     return [str(address)]
 
 
-def _connect(addresses, port, deadline, what):
-    """A TCP connection to the first of ``addresses`` that accepts; ``(socket, address)``."""
+class _Channel(asyncio.Protocol):
+    """One connection's incoming octets, read by awaiting lines or counts (plain or after STARTTLS).
+
+    ``cap`` bounds what is buffered: past it, the transport stops reading.
+    """
+
+    def __init__(self, cap=1 << 20):
+        self.transport = None
+        self.raw = None
+        self.buffer = bytearray()
+        self.closed = False
+        self.cap = cap
+        self._waiter = None
+
+    # asyncio.Protocol
+    def connection_made(self, transport):
+        self.transport = self.raw = transport
+
+    def data_received(self, data):
+        self.buffer.extend(data)
+        if len(self.buffer) > self.cap:
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self):
+        self.closed = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self._wake()
+
+    def _wake(self):
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # reading
+    async def _more(self):
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def line(self, limit, kind, what):
+        """The next line without its CRLF (or LF); longer than ``limit``, or none before the end: failure."""
+        while True:
+            end = self.buffer.find(b"\n")
+            if 0 <= end <= limit + 1:
+                line = bytes(self.buffer[:end])
+                del self.buffer[:end + 1]
+                return line[:-1] if line.endswith(b"\r") else line
+            if end > limit + 1 or len(self.buffer) > limit + 1:
+                raise _ProbeFailure(kind, "%s: a line is longer than %d octets" % (what, limit))
+            if self.closed:
+                raise _ProbeFailure(kind, "%s: the server closed the connection" % what)
+            await self._more()
+
+    async def exactly(self, count, what):
+        """``count`` octets; the end of the stream first is a failure that says how many came."""
+        while len(self.buffer) < count:
+            if self.closed:
+                raise _ProbeFailure(HTTP, "%s: the body ended after %d octets, before its declared length" % (what, len(self.buffer)))
+            await self._more()
+        data = bytes(self.buffer[:count])
+        del self.buffer[:count]
+        return data
+
+    async def until_closed(self, limit):
+        """Everything up to the end of the stream, but never much more than ``limit`` octets."""
+        while not self.closed and len(self.buffer) <= limit:
+            await self._more()
+        data = bytes(self.buffer[:limit + 1])
+        del self.buffer[:limit + 1]
+        return data
+
+    def write(self, data):
+        self.transport.write(data)
+
+    def tls_object(self):
+        return self.transport.get_extra_info("ssl_object")
+
+    def local_address(self):
+        name = self.raw.get_extra_info("sockname") if self.raw is not None else None
+        return name[0] if name else None
+
+    def abort(self):
+        for transport in (self.transport, self.raw):
+            if transport is not None:
+                transport.abort()
+
+
+async def _open(addresses, port, what, cap=1 << 20):
+    """A TCP connection to the first of ``addresses`` that accepts; ``(channel, address)``."""
     if not addresses:
         raise _ProbeFailure(DNS, "%s: no address to connect to" % what)
+    loop = asyncio.get_running_loop()
     failures = []
     for address in addresses:
         try:
-            sock = socket.create_connection((address, port), timeout=deadline.remaining())
-            return sock, address
-        except _ProbeFailure:
-            raise
-        except socket.timeout:
-            raise _ProbeFailure(TIMEOUT, "%s: connecting to %s port %d timed out after %s s" % (what, address, port, _seconds(deadline.seconds)))
+            _transport, channel = await loop.create_connection(lambda: _Channel(cap), address, port)
+            return channel, address
         except OSError as exc:
-            failures.append("%s port %d: %s" % (address, port, exc.strerror or exc))
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            failures.append("%s port %d: %s" % (address, port, reason))
     raise _ProbeFailure(CONNECT, "%s: cannot connect to %s" % (what, "; ".join(failures)))
 
 
-def _handshake(sock, context, host, deadline, what):
-    """TLS over ``sock``: the handshake as a whole gets the time left (CPython bounds it in total)."""
-    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+async def _start_tls(channel, context, host, what):
+    """TLS over the channel's connection (SNI ``host``); verification failures propagate as they are."""
+    loop = asyncio.get_running_loop()
     try:
-        tls.settimeout(deadline.remaining())
-        tls.do_handshake()
-        return tls
-    except BaseException:
-        tls.close()
+        channel.transport = await loop.start_tls(channel.raw, channel, context, server_hostname=host)
+    except ssl.SSLCertVerificationError:
         raise
+    except ssl.SSLError as exc:
+        raise _ProbeFailure(TLS, "%s: TLS handshake failed: %s" % (what, exc.reason or exc))
+    except (OSError, EOFError) as exc:
+        raise _ProbeFailure(TLS, "%s: the connection failed during the TLS handshake: %s" % (what, exc or type(exc).__name__))
 
 
-def _tls_failure(exc, deadline, what):
-    if isinstance(exc, _ProbeFailure):
-        return exc
-    if isinstance(exc, socket.timeout) or deadline.end <= time.monotonic():
-        return _ProbeFailure(TIMEOUT, "%s: the TLS handshake did not finish within %s s" % (what, _seconds(deadline.seconds)))
-    if isinstance(exc, ssl.SSLError):
-        return _ProbeFailure(TLS, "%s: TLS handshake failed: %s" % (what, exc.reason or exc))
-    return _ProbeFailure(TLS, "%s: the connection failed during the TLS handshake: %s" % (what, exc))
-
-
-class _DeadlineStream(io.RawIOBase):
-    """A raw stream over a socket whose every read gets only the time left before the deadline."""
-
-    def __init__(self, sock, deadline):
-        super().__init__()
-        self._sock = sock
-        self._deadline = deadline
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        return self._deadline.recv(self._sock, self._sock.recv_into, buffer)
-
-
-class _DeadlineSocket:
-    """What ``http.client.HTTPResponse`` needs from a socket: ``makefile`` over a deadline stream."""
-
-    def __init__(self, sock, deadline):
-        self._sock = sock
-        self._deadline = deadline
-
-    def makefile(self, mode="rb", buffering=-1):  # pylint: disable=unused-argument
-        return io.BufferedReader(_DeadlineStream(self._sock, self._deadline))
+def _elapsed(start):
+    return round(asyncio.get_running_loop().time() - start, 4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +532,7 @@ class PolicyFetch:
     ``ok`` is True when a policy body was received by RFC 8461's rules (verified certificate,
     status 200, not redirected, at most ``max_bytes``); ``warnings`` may still hold a
     ``content-type`` complaint. ``timing`` holds seconds from the start: ``connect``, ``tls``,
-    ``headers``, ``total``.
+    ``headers``, ``total``. ``stage`` is how far the fetch got.
     """
 
     def __init__(self, host, address, port, path):
@@ -456,6 +542,7 @@ class PolicyFetch:
         self.address = address
         self.addresses = _addresses(address)
         self.url = "https://%s%s%s" % (host, "" if port == 443 else ":%d" % port, path)
+        self.stage = "connect"
         self.status = None
         self.reason = None
         self.headers = {}
@@ -521,118 +608,198 @@ def _request_bytes(host, port, path):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-def fetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH):
-    """GET ``https://<host>/.well-known/mta-sts.txt`` from ``address`` by RFC 8461 3.3's rules.
+_STATUS_LINE = re.compile(rb"^HTTP/1\.[01] ([1-5][0-9][0-9])(?: (.*))?$")
+_FIELD_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 5.1 token
+
+
+def parse_status_line(line, what="HTTP"):
+    """``(status, reason)`` of an HTTP/1.x status line (bytes), or an ``http`` failure."""
+    found = _STATUS_LINE.match(line)
+    if not found:
+        raise _ProbeFailure(HTTP, "%s: not an HTTP/1.1 response: %r" % (what, line[:60]))
+    return int(found.group(1)), (found.group(2) or b"").decode("latin-1").strip()
+
+
+def parse_header_line(line, what="HTTP"):
+    """``(lower-case name, value)`` of one header field line (bytes), or an ``http`` failure."""
+    if line[:1] in (b" ", b"\t"):
+        raise _ProbeFailure(HTTP, "%s: a folded header line (obsolete, RFC 9112 5.2): %r" % (what, line[:60]))
+    name, separator, value = line.partition(b":")
+    text = name.decode("latin-1")
+    if not separator or not _FIELD_NAME.match(text):
+        raise _ProbeFailure(HTTP, "%s: not a header field: %r" % (what, line[:60]))
+    return text.lower(), value.strip(b" \t").decode("latin-1")
+
+
+async def _read_head(channel, what):
+    """The status, reason and headers of the final response (1xx interim answers skipped)."""
+    while True:
+        status, reason = parse_status_line(await channel.line(MAX_HEADER_LINE, HTTP, what), what)
+        headers = {}
+        count = 0
+        while True:
+            line = await channel.line(MAX_HEADER_LINE, HTTP, what)
+            if not line:
+                break
+            count += 1
+            if count > MAX_HEADERS:
+                raise _ProbeFailure(HTTP, "%s: more than %d header fields" % (what, MAX_HEADERS))
+            name, value = parse_header_line(line, what)
+            headers[name] = "%s, %s" % (headers[name], value) if name in headers else value
+        if 100 <= status < 200:
+            continue
+        return status, reason, headers
+
+
+def chunk_size(line, what="HTTP"):
+    """The size of a chunk from its size line (bytes; chunk extensions ignored), or an ``http`` failure."""
+    text = line.split(b";", 1)[0].strip(b" \t")
+    if not text or len(text) > 16 or not all(char in b"0123456789abcdefABCDEF" for char in text):
+        raise _ProbeFailure(HTTP, "%s: not a chunk size: %r" % (what, line[:40]))
+    return int(text, 16)
+
+
+async def _read_body(channel, headers, max_bytes, what):
+    """The body by the framing the headers declare; over ``max_bytes`` is ``too-large``."""
+    encoding = headers.get("transfer-encoding")
+    if encoding is not None:
+        codings = [coding.strip().lower() for coding in encoding.split(",")]
+        if codings != ["chunked"]:
+            raise _ProbeFailure(HTTP, "%s: Transfer-Encoding %s; only chunked is expected for a policy" % (what, encoding))
+        body = bytearray()
+        while True:
+            size = chunk_size(await channel.line(MAX_HEADER_LINE, HTTP, what), what)
+            if size == 0:
+                while await channel.line(MAX_HEADER_LINE, HTTP, what):
+                    pass  # trailer fields
+                return bytes(body)
+            if len(body) + size > max_bytes:
+                raise _ProbeFailure(TOO_LARGE, "%s: the policy is over %d octets; senders may refuse it (RFC 8461 3.3)" % (what, max_bytes))
+            body += await channel.exactly(size, what)
+            if await channel.line(MAX_HEADER_LINE, HTTP, what):
+                raise _ProbeFailure(HTTP, "%s: a chunk is longer than its size line says" % what)
+    declared = headers.get("content-length")
+    if declared is not None:
+        values = set(value.strip() for value in declared.split(","))
+        if len(values) != 1 or not next(iter(values)).isdigit():
+            raise _ProbeFailure(HTTP, "%s: Content-Length %r is not one number" % (what, declared))
+        length = int(values.pop())
+        if length > max_bytes:
+            raise _ProbeFailure(TOO_LARGE, "%s: the policy is %d octets; senders may refuse more than %d" % (what, length, max_bytes))
+        return await channel.exactly(length, what)
+    body = await channel.until_closed(max_bytes)
+    if len(body) > max_bytes:
+        raise _ProbeFailure(TOO_LARGE, "%s: the policy is over %d octets; senders may refuse it (RFC 8461 3.3)" % (what, max_bytes))
+    return body
+
+
+async def _exchange(result, channel, max_bytes, start):
+    """Send the GET and read the answer into ``result``; failures raise _ProbeFailure."""
+    url = result.url
+    result.stage = "response"
+    channel.write(_request_bytes(result.host, result.port, result.path))
+    result.status, result.reason, result.headers = await _read_head(channel, url)
+    result.timing["headers"] = _elapsed(start)
+    result.content_type = result.headers.get("content-type")
+    if 300 <= result.status < 400:
+        result.location = result.headers.get("location")
+        raise _ProbeFailure(
+            REDIRECT,
+            "%s: HTTP %d redirect to %s; RFC 8461 3.3 forbids following redirects, so senders see no policy"
+            % (url, result.status, result.location or "(no Location header)"),
+        )
+    if result.status != 200:
+        raise _ProbeFailure(HTTP_STATUS, "%s: HTTP %d %s; senders accept only 200 (RFC 8461 3.3)" % (url, result.status, result.reason or ""))
+    coding = result.headers.get("content-encoding", "identity").strip().lower()
+    if coding not in ("", "identity"):
+        raise _ProbeFailure(HTTP, "%s: the body is encoded (Content-Encoding: %s) although identity was asked for" % (url, coding))
+    result.stage = "body"
+    result.body = await _read_body(channel, result.headers, max_bytes, url)
+    if media_type(result.content_type) != POLICY_CONTENT_TYPE:
+        result.warn(
+            CONTENT_TYPE,
+            "%s: Content-Type is %s; RFC 8461 3.3 serves the policy as text/plain and strict senders ignore anything else"
+            % (url, result.content_type or "missing"),
+        )
+
+
+async def _capture_https_certificate(result):
+    """The leaf's facts from a second, unverified handshake (to explain a failed verification)."""
+    channel = None
+    try:
+        channel, _address = await _open([result.address], result.port, result.url)
+        await _start_tls(channel, capturing_context(), result.host, result.url)
+        return _leaf_facts(channel.tls_object(), presented_chain(channel.tls_object())[:1], verified=False)
+    except (_ProbeFailure, OSError, ssl.SSLError):
+        return None
+    finally:
+        if channel is not None:
+            channel.abort()
+
+
+async def _fetch(result, ca_path, max_bytes, start):
+    url = result.url
+    channel, result.address = await _open(result.addresses, result.port, url, cap=max_bytes + (1 << 16))
+    try:
+        result.timing["connect"] = _elapsed(start)
+        result.stage = "tls"
+        try:
+            await _start_tls(channel, verifying_context(ca_path), result.host, url)
+        except ssl.SSLCertVerificationError as exc:
+            result.verify_reason = verify_reason(exc)
+            channel.abort()
+            result.certificate = await _capture_https_certificate(result)
+            raise _ProbeFailure(TLS_VERIFY, "%s: %s" % (url, _verify_detail(result.host, result.verify_reason, _verify_message(exc), result.certificate)))
+        result.timing["tls"] = _elapsed(start)
+        tls = channel.tls_object()
+        result.tls_version = tls.version()
+        result.certificate = _leaf_facts(tls, presented_chain(tls)[:1], verified=True)
+        await _exchange(result, channel, max_bytes, start)
+    finally:
+        channel.abort()
+
+
+def _timeout_detail(what, stage, timeout, addresses=None):
+    waiting = {
+        "connect": "connecting to %s" % ", ".join(addresses or []) if addresses else "connecting",
+        "tls": "the TLS handshake",
+        "response": "the response headers",
+        "body": "the rest of the body",
+        "greeting": "the greeting",
+        "ehlo": "the EHLO reply",
+        "starttls": "the STARTTLS reply",
+    }.get(stage, stage)
+    return "%s: no complete answer within %s s (waiting for %s)" % (what, _seconds(timeout), waiting)
+
+
+async def afetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH):
+    """GET ``https://<host>/.well-known/mta-sts.txt`` from ``address`` by RFC 8461 3.3's rules (a coroutine).
 
     ``address`` is an IP address (or a list, tried in order while connections are refused) that
     the caller resolved; ``host`` (``mta-sts.<domain>``) is used for SNI, the certificate check and
     ``Host``. The certificate must verify against the system store plus ``ca_path``; only status
     200 is a policy; a 3xx is a ``redirect`` failure naming its Location, never followed; a
     Content-Type other than ``text/plain`` (parameters such as charset allowed) is a warning; a
-    body over ``max_bytes`` is ``too-large`` (at most ``max_bytes + 1`` octets are read).
+    body over ``max_bytes`` is ``too-large`` (at most about ``max_bytes`` octets are read).
     ``timeout`` bounds the whole fetch. Returns a PolicyFetch; never raises on network failure.
     """
     result = PolicyFetch(host, address, port, path)
-    deadline = Deadline(timeout, result.url)
-    raw = tls = None
+    start = asyncio.get_running_loop().time()
     try:
-        raw, result.address = _connect(result.addresses, port, deadline, result.url)
-        result.timing["connect"] = round(deadline.elapsed(), 4)
-        try:
-            tls = _handshake(raw, verifying_context(ca_path), host, deadline, result.url)
-        except ssl.SSLCertVerificationError as exc:
-            result.verify_reason = verify_reason(exc)
-            result.certificate = _capture_https_certificate(result, deadline)
-            raise _ProbeFailure(TLS_VERIFY, "%s: %s" % (result.url, _verify_detail(host, result.verify_reason, _verify_message(exc), result.certificate)))
-        except (OSError, ssl.SSLError) as exc:
-            raise _tls_failure(exc, deadline, result.url)
-        result.timing["tls"] = round(deadline.elapsed(), 4)
-        result.tls_version = tls.version()
-        result.certificate = _leaf_facts(tls, presented_chain(tls)[:1])
-        _exchange(result, tls, deadline, max_bytes)
+        await within(timeout, _fetch(result, ca_path, max_bytes, start))
+    except asyncio.TimeoutError:
+        result.fail(TIMEOUT, _timeout_detail(result.url, result.stage, timeout, result.addresses))
     except _ProbeFailure as failure:
         result.fail(failure.kind, failure.detail)
-    except socket.timeout:
-        result.fail(TIMEOUT, "%s: no complete answer within %s s" % (result.url, _seconds(timeout)))
-    except (OSError, ssl.SSLError) as exc:
-        if deadline.end <= time.monotonic():
-            result.fail(TIMEOUT, "%s: no complete answer within %s s" % (result.url, _seconds(timeout)))
-        else:
-            result.fail(CONNECT, "%s: the connection failed: %s" % (result.url, exc))
-    finally:
-        for sock in (tls, raw):
-            if sock is not None:
-                sock.close()
-        result.timing["total"] = round(deadline.elapsed(), 4)
+    except (OSError, ssl.SSLError, EOFError) as exc:
+        result.fail(CONNECT, "%s: the connection failed: %s" % (result.url, exc or type(exc).__name__))
+    result.timing["total"] = _elapsed(start)
     return result
 
 
-def _capture_https_certificate(result, deadline):
-    """The leaf's facts from a second, unverified handshake (to explain a failed verification)."""
-    try:
-        sock, _address = _connect([result.address], result.port, deadline, result.url)
-    except _ProbeFailure:
-        return None
-    try:
-        tls = _handshake(sock, capturing_context(), result.host, deadline, result.url)
-    except (_ProbeFailure, OSError, ssl.SSLError):
-        sock.close()
-        return None
-    try:
-        return _leaf_facts(tls, presented_chain(tls)[:1])
-    finally:
-        tls.close()
-
-
-def _exchange(result, tls, deadline, max_bytes):
-    tls.settimeout(deadline.remaining())
-    tls.sendall(_request_bytes(result.host, result.port, result.path))
-    response = http.client.HTTPResponse(_DeadlineSocket(tls, deadline), method="GET")
-    try:
-        response.begin()
-    except http.client.HTTPException as exc:
-        raise _ProbeFailure(HTTP, "%s: not a valid HTTP response: %s" % (result.url, type(exc).__name__ if not str(exc) else exc))
-    result.timing["headers"] = round(deadline.elapsed(), 4)
-    result.status = response.status
-    result.reason = response.reason
-    result.headers = {}
-    for name, value in response.getheaders():
-        key = name.lower()
-        result.headers[key] = "%s, %s" % (result.headers[key], value) if key in result.headers else value
-    result.content_type = result.headers.get("content-type")
-    if 300 <= response.status < 400:
-        result.location = result.headers.get("location")
-        raise _ProbeFailure(
-            REDIRECT,
-            "%s: HTTP %d redirect to %s; RFC 8461 3.3 forbids following redirects, so senders see no policy"
-            % (result.url, response.status, result.location or "(no Location header)"),
-        )
-    if response.status != 200:
-        raise _ProbeFailure(
-            HTTP_STATUS, "%s: HTTP %d %s; senders accept only 200 (RFC 8461 3.3)" % (result.url, response.status, response.reason or "")
-        )
-    declared = result.headers.get("content-length")
-    if declared and declared.strip().isdigit() and int(declared) > max_bytes:
-        raise _ProbeFailure(TOO_LARGE, "%s: the policy is %s octets; senders may refuse more than %d" % (result.url, declared.strip(), max_bytes))
-    try:
-        body = response.read(max_bytes + 1)
-    except http.client.IncompleteRead as exc:
-        raise _ProbeFailure(HTTP, "%s: the body ended after %d octets, before its declared length" % (result.url, len(exc.partial)))
-    except http.client.HTTPException as exc:
-        raise _ProbeFailure(HTTP, "%s: the body is not valid HTTP: %s" % (result.url, exc))
-    if response.length and len(body) <= max_bytes:
-        # read(amt) returns what came before the end of the stream without complaint.
-        raise _ProbeFailure(HTTP, "%s: the body ended after %d octets, before its declared length" % (result.url, len(body)))
-    if len(body) > max_bytes:
-        raise _ProbeFailure(TOO_LARGE, "%s: the policy is over %d octets; senders may refuse it (RFC 8461 3.3)" % (result.url, max_bytes))
-    result.body = body
-    kind = media_type(result.content_type)
-    if kind != POLICY_CONTENT_TYPE:
-        result.warn(
-            CONTENT_TYPE,
-            "%s: Content-Type is %s; RFC 8461 3.3 serves the policy as text/plain and strict senders ignore anything else"
-            % (result.url, result.content_type or "missing"),
-        )
+def fetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH):
+    """``afetch_policy`` in an event loop of its own (see there)."""
+    return run(afetch_policy(host, address, port, timeout, ca_path, max_bytes, path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,6 +820,8 @@ class SmtpProbe:
         self.address = address
         self.addresses = _addresses(address)
         self.port = port
+        self.stage = "connect"
+        self.complete = False
         self.banner = None
         self.ehlo_keywords = []
         self.starttls = None
@@ -704,54 +873,48 @@ class SmtpProbe:
 _REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])(?:([ -])(.*))?$")
 
 
-class SmtpReader:
-    """Reads SMTP replies from a socket, every read bounded by the deadline."""
+class ReplyParser:
+    """One SMTP reply (RFC 5321 4.2), fed line by line; ``feed`` returns True at its last line.
 
-    def __init__(self, sock, deadline, what):
-        self._sock = sock
-        self._deadline = deadline
-        self._what = what
-        self.buffer = b""
-
-    def _line(self):
-        while b"\n" not in self.buffer:
-            if len(self.buffer) > MAX_SMTP_LINE:
-                raise _ProbeFailure(SMTP, "%s: a reply line is longer than %d octets" % (self._what, MAX_SMTP_LINE))
-            data = self._deadline.recv(self._sock, self._sock.recv, 4096)
-            if not data:
-                raise _ProbeFailure(SMTP, "%s: the server closed the connection" % self._what)
-            self.buffer += data
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        if len(line) > MAX_SMTP_LINE:
-            raise _ProbeFailure(SMTP, "%s: a reply line is longer than %d octets" % (self._what, MAX_SMTP_LINE))
-        return line.rstrip(b"\r")
-
-    def reply(self):
-        """``(code, [text lines])`` of one (possibly multi-line) reply."""
-        return parse_reply_lines(self._line, self._what)
-
-
-def parse_reply_lines(next_line, what="SMTP"):
-    """One SMTP reply (RFC 5321 4.2) from ``next_line()`` calls: ``(code, [texts])``.
-
-    Every line must be ``code`` then ``-`` (more follow) or space (last) or end of line, with
-    the same code throughout; anything else is a protocol failure.
+    Every line must be the code then ``-`` (more follow) or a space (the last) or nothing (the
+    last), with one code throughout; anything else is an ``smtp`` failure.
     """
-    code = None
-    texts = []
-    while True:
-        line = next_line()
+
+    def __init__(self, what="SMTP"):
+        self.what = what
+        self.code = None
+        self.texts = []
+
+    def feed(self, line):
         found = _REPLY_LINE.match(line)
         if not found:
-            raise _ProbeFailure(SMTP, "%s: not an SMTP reply line: %r" % (what, line[:80]))
-        if code is not None and int(found.group(1)) != code:
-            raise _ProbeFailure(SMTP, "%s: a multi-line reply changed its code from %d to %s" % (what, code, found.group(1).decode()))
+            raise _ProbeFailure(SMTP, "%s: not an SMTP reply line: %r" % (self.what, line[:80]))
         code = int(found.group(1))
-        texts.append((found.group(3) or b"").decode("utf-8", "replace"))
+        if self.code is not None and code != self.code:
+            raise _ProbeFailure(SMTP, "%s: a multi-line reply changed its code from %s to %s" % (self.what, self.code, code))
+        self.code = code
+        self.texts.append((found.group(3) or b"").decode("utf-8", "replace"))
         if found.group(2) != b"-":
-            return code, texts
-        if len(texts) >= MAX_SMTP_REPLY_LINES:
-            raise _ProbeFailure(SMTP, "%s: a reply has more than %d lines" % (what, MAX_SMTP_REPLY_LINES))
+            return True
+        if len(self.texts) >= MAX_SMTP_REPLY_LINES:
+            raise _ProbeFailure(SMTP, "%s: a reply has more than %d lines" % (self.what, MAX_SMTP_REPLY_LINES))
+        return False
+
+
+def parse_reply_lines(lines, what="SMTP"):
+    """``(code, [texts])`` of the reply the lines (bytes, without line ends) make up; the lines must end it."""
+    parser = ReplyParser(what)
+    for line in lines:
+        if parser.feed(line):
+            return parser.code, parser.texts
+    raise _ProbeFailure(SMTP, "%s: the reply has no last line" % what)
+
+
+async def _read_reply(channel, what):
+    parser = ReplyParser(what)
+    while not parser.feed(await channel.line(MAX_SMTP_LINE, SMTP, what)):
+        pass
+    return parser.code, parser.texts
 
 
 def ehlo_keywords(texts):
@@ -764,132 +927,145 @@ def ehlo_keywords(texts):
     return keywords
 
 
-def default_helo_name(sock=None):
-    """The name to greet with: this host's FQDN, else the address literal of the local end (RFC 5321 4.1.3)."""
-    name = socket.getfqdn()
-    if "." in name and not name.endswith(".localdomain") and name != "localhost.localdomain":
+def default_helo_name(local_address=None):
+    """The name to greet with: this host's name when it is fully qualified, else the address literal
+    of the local end (RFC 5321 4.1.3). No DNS lookup: ``socket.getfqdn`` would ask the system resolver."""
+    name = socket.gethostname()
+    if "." in name and not name.endswith(".localdomain"):
         return name
-    if sock is not None:
-        local = sock.getsockname()[0]
-        return "[IPv6:%s]" % local if ":" in local else "[%s]" % local
+    if local_address:
+        return "[IPv6:%s]" % local_address if ":" in local_address else "[%s]" % local_address
     return "[127.0.0.1]"
 
 
-def _send(sock, deadline, line):
-    sock.settimeout(deadline.remaining())
-    sock.sendall(line.encode("ascii") + b"\r\n")
+async def _smtp_session(result, context, helo_name, record):
+    """One session up to a completed handshake; returns the channel (the caller aborts it).
 
-
-def _smtp_session(result, context, deadline, helo_name, record):
-    """One session up to a completed handshake; returns the TLS socket (the caller closes it).
-
-    ``record``: store banner, EHLO keywords and timing in ``result`` (the first session only).
+    ``record``: store banner, EHLO keywords, stage and timing in ``result`` (the first session only).
     """
     what = "%s port %d" % (result.host, result.port)
-    sock, address = _connect(result.addresses if record else [result.address], result.port, deadline, what)
+    start = asyncio.get_running_loop().time()
+
+    def reach(stage):
+        if record:
+            result.stage = stage
+
+    channel, address = await _open(result.addresses if record else [result.address], result.port, what)
     try:
         if record:
             result.address = address
-            result.timing["connect"] = round(deadline.elapsed(), 4)
-        reader = SmtpReader(sock, deadline, what)
-        code, texts = reader.reply()
+            result.timing["connect"] = _elapsed(start)
+        reach("greeting")
+        code, texts = await _read_reply(channel, what)
         if record:
             result.banner = ("%d %s" % (code, " ".join(texts))).strip()
         if code != 220:
             raise _ProbeFailure(SMTP, "%s: the greeting is %d %s, not 220; the server does not accept mail" % (what, code, " ".join(texts)))
-        _send(sock, deadline, "EHLO %s" % (helo_name or default_helo_name(sock)))
-        code, texts = reader.reply()
+        reach("ehlo")
+        channel.write(("EHLO %s\r\n" % (helo_name or default_helo_name(channel.local_address()))).encode("ascii"))
+        code, texts = await _read_reply(channel, what)
         if code != 250:
             raise _ProbeFailure(SMTP, "%s: EHLO answered %d %s" % (what, code, " ".join(texts)))
         keywords = ehlo_keywords(texts)
         if record:
             result.ehlo_keywords = keywords
             result.starttls = "STARTTLS" in keywords
-            result.timing["ehlo"] = round(deadline.elapsed(), 4)
+            result.timing["ehlo"] = _elapsed(start)
         if "STARTTLS" not in keywords:
-            _quit(sock, reader, deadline)
+            channel.write(b"QUIT\r\n")
             raise _ProbeFailure(NO_STARTTLS, "%s: EHLO does not offer STARTTLS (%s), so mail to it travels in clear text"
                                 % (what, ", ".join(keywords) or "no extensions"))
-        _send(sock, deadline, "STARTTLS")
-        code, texts = reader.reply()
+        reach("starttls")
+        channel.write(b"STARTTLS\r\n")
+        code, texts = await _read_reply(channel, what)
         if code != 220:
             raise _ProbeFailure(STARTTLS_REFUSED, "%s: STARTTLS answered %d %s" % (what, code, " ".join(texts)))
-        if reader.buffer and record:
+        if channel.buffer:
             # RFC 3207 5: nothing may follow the 220; text sent here is the STARTTLS injection pattern.
-            result.warnings.append({"kind": PROTOCOL, "detail": "%s: the server sent %d octet(s) after its 220 reply to STARTTLS; they were discarded"
-                                    % (what, len(reader.buffer))})
-        try:
-            return _handshake(sock, context, result.host, deadline, what)
-        except ssl.SSLCertVerificationError:
-            raise
-        except (OSError, ssl.SSLError) as exc:
-            raise _tls_failure(exc, deadline, what)
+            if record:
+                result.warnings.append({"kind": PROTOCOL, "detail": "%s: the server sent %d octet(s) after its 220 reply to STARTTLS; they were discarded"
+                                        % (what, len(channel.buffer))})
+            del channel.buffer[:]
+        reach("tls")
+        await _start_tls(channel, context, result.host, what)
+        return channel
     except BaseException:
-        sock.close()  # after a wrap the socket is detached and this does nothing
+        channel.abort()
         raise
 
 
-def _quit(sock, reader, deadline):
-    """Say QUIT and read the answer if it comes in time; a failure here changes nothing."""
+async def _quit(channel, what):
+    """Say QUIT and read the answer if it comes soon; nothing here changes the outcome."""
     try:
-        _send(sock, deadline, "QUIT")
-        reader.reply()
-    except (_ProbeFailure, OSError, ssl.SSLError):
+        channel.write(b"QUIT\r\n")
+        await within(QUIT_WAIT, _read_reply(channel, what))
+    except (asyncio.TimeoutError, _ProbeFailure, OSError, ssl.SSLError):
         pass
 
 
-def probe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None):
-    """Connect to ``address`` (resolved by the caller) for MX ``host``, EHLO, STARTTLS, handshake, QUIT.
+async def _probe(result, ca_path, helo_name, start):
+    what = "%s port %d" % (result.host, result.port)
+    message = None
+    try:
+        channel = await _smtp_session(result, verifying_context(ca_path), helo_name, record=True)
+        result.verified = True
+    except ssl.SSLCertVerificationError as exc:
+        result.verified = False
+        result.verify_reason = verify_reason(exc)
+        message = _verify_message(exc)
+        result.timing["tls"] = _elapsed(start)
+        try:
+            channel = await _smtp_session(result, capturing_context(), helo_name, record=False)
+        except (_ProbeFailure, OSError, ssl.SSLError) as capture_exc:
+            channel = None
+            result.warnings.append({"kind": TLS, "detail": "%s: could not reconnect to read the rejected certificate: %s"
+                                    % (what, getattr(capture_exc, "detail", None) or capture_exc)})
+        result.verify_detail = _verify_detail(result.host, result.verify_reason, message, None)
+    if channel is None:
+        result.complete = True
+        return
+    try:
+        result.timing.setdefault("tls", _elapsed(start))
+        tls = channel.tls_object()
+        result.tls_version = tls.version()
+        cipher = tls.cipher()
+        result.cipher = cipher[0] if cipher else None
+        result.chain_der = presented_chain(tls)
+        result.certificate = _leaf_facts(tls, result.chain_der, verified=bool(result.verified))
+        if result.verified is False:
+            result.verify_detail = _verify_detail(result.host, result.verify_reason, message, result.certificate)
+        result.complete = True
+        await _quit(channel, what)
+    finally:
+        channel.abort()
+
+
+async def aprobe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None):
+    """Connect to ``address`` (resolved by the caller) for MX ``host``, EHLO, STARTTLS, handshake, QUIT (a coroutine).
 
     The handshake verifies the chain and ``host`` against the system store plus ``ca_path`` (SNI
     ``host``): what an MTA-STS sender requires. Only when that fails does a second session with
     verification off read the presented chain, so that the certificate can be described and DANE
     (which does not depend on PKIX validity for DANE-EE records) can still be evaluated. One
-    connection suffices when the certificate is valid. ``timeout`` bounds both sessions together.
+    session suffices when the certificate is valid. ``timeout`` bounds both sessions together.
     Returns an SmtpProbe; never raises on network or protocol failure.
     """
     result = SmtpProbe(host, address, port)
-    deadline = Deadline(timeout, "%s port %d" % (host, port))
-    what = deadline.what
-    tls = None
-    message = None
+    start = asyncio.get_running_loop().time()
+    what = "%s port %d" % (host, port)
     try:
-        try:
-            tls = _smtp_session(result, verifying_context(ca_path), deadline, helo_name, record=True)
-            result.verified = True
-        except ssl.SSLCertVerificationError as exc:
-            result.verified = False
-            result.verify_reason = verify_reason(exc)
-            message = _verify_message(exc)
-            result.timing["tls"] = round(deadline.elapsed(), 4)
-            try:
-                tls = _smtp_session(result, capturing_context(), deadline, helo_name, record=False)
-            except (_ProbeFailure, OSError, ssl.SSLError) as capture_exc:
-                tls = None
-                result.warnings.append({"kind": TLS, "detail": "%s: could not reconnect to read the rejected certificate: %s"
-                                        % (what, getattr(capture_exc, "detail", None) or capture_exc)})
-            result.verify_detail = _verify_detail(host, result.verify_reason, message, None)
-        if tls is not None:
-            result.timing.setdefault("tls", round(deadline.elapsed(), 4))
-            result.tls_version = tls.version()
-            cipher = tls.cipher()
-            result.cipher = cipher[0] if cipher else None
-            result.chain_der = presented_chain(tls)
-            result.certificate = _leaf_facts(tls, result.chain_der)
-            if result.verified is False:
-                result.verify_detail = _verify_detail(host, result.verify_reason, message, result.certificate)
-            _quit(tls, SmtpReader(tls, deadline, what), deadline)
+        await within(timeout, _probe(result, ca_path, helo_name, start))
+    except asyncio.TimeoutError:
+        if not result.complete:
+            result.fail(TIMEOUT, _timeout_detail(what, result.stage, timeout, result.addresses))
     except _ProbeFailure as failure:
         result.fail(failure.kind, failure.detail)
-    except socket.timeout:
-        result.fail(TIMEOUT, "%s: no complete answer within %s s" % (what, _seconds(timeout)))
-    except (OSError, ssl.SSLError) as exc:
-        if deadline.end <= time.monotonic():
-            result.fail(TIMEOUT, "%s: no complete answer within %s s" % (what, _seconds(timeout)))
-        else:
-            result.fail(CONNECT, "%s: the connection failed: %s" % (what, exc))
-    finally:
-        if tls is not None:
-            tls.close()
-        result.timing["total"] = round(deadline.elapsed(), 4)
+    except (OSError, ssl.SSLError, EOFError) as exc:
+        result.fail(CONNECT, "%s: the connection failed: %s" % (what, exc or type(exc).__name__))
+    result.timing["total"] = _elapsed(start)
     return result
+
+
+def probe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None):
+    """``aprobe_smtp`` in an event loop of its own (see there)."""
+    return run(aprobe_smtp(host, address, port, timeout, ca_path, helo_name))

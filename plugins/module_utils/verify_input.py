@@ -10,7 +10,6 @@ Private to the collection: users may rely only on plugins and modules.
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 
 from ansible_collections.mailsec.posture.plugins.module_utils import checks, dane, mta_sts, probes
@@ -184,18 +183,6 @@ def check_common_options(timeout, concurrency, ca_path, expiry_warn_days):
     problem = probes.check_ca_path(ca_path)
     if problem:
         raise SpecError("ca_path", problem)
-
-
-def run_pool(function, items, concurrency):
-    """``[function(item) for item in items]`` on at most ``concurrency`` threads, in order."""
-    items = list(items)
-    if not items:
-        return []
-    workers = max(1, min(int(concurrency), len(items)))
-    if workers == 1:
-        return [function(item) for item in items]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(function, items))
 
 
 def outcome(domain_results, fail_on):

@@ -6,11 +6,11 @@
 
 Private to the collection: users may rely only on plugins and modules.
 
-Passes: the MX records of every domain (and, to learn each domain's MTA-STS mode, its
-``_mta-sts`` TXT record and policy host) at once; the addresses and TLSA records of every
-distinct MX host at once; then one SMTP probe per distinct MX host (a host shared by a
-thousand domains is probed once) and the policy fetches, on a bounded pool of threads; then
-the checks of each domain.
+Everything network-bound runs in the resolver's event loop: every domain's MX lookup (and, to
+learn its MTA-STS mode, its ``_mta-sts`` record and policy host) at once; then every distinct MX
+host's addresses and TLSA records at once; then one SMTP probe per distinct MX host (a host
+shared by a thousand domains is probed once) and the policy fetches, at most ``concurrency`` at
+a time. Then come the checks of each domain, plain computation.
 
 How strict the certificate checks are follows what senders do with it:
 
@@ -30,6 +30,8 @@ Check names (see docs/checks-transport.md): ``smtp.mx``, ``smtp.address``, ``smt
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dane, probes, verify_input, verify_mta_sts
 from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
@@ -98,48 +100,57 @@ class Plan:
 
     def __init__(self):
         self.mx = {}  # domain -> MX Answer
-        self.policies = {}  # domain -> verify_mta_sts.LiveMtaSts (auto mode)
-        self.hosts = {}  # host -> MxHost
+        self.policies = {}  # domain -> verify_mta_sts.LiveMtaSts (when learning modes)
+        self.hosts = {}  # host -> MxHost, in the order the domains name them
 
 
 def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
            learn_modes=True, policy_port=verify_mta_sts.DEFAULT_PORT):
-    """Resolve, then probe every distinct MX host once (and fetch policies when ``learn_modes``)."""
+    """Resolve every domain and MX host, then probe each distinct MX host once, in the resolver's loop.
+
+    Lookups first (every domain's MX, and with ``learn_modes`` its ``_mta-sts`` record and policy
+    host; then every distinct MX host's addresses and TLSA records), then the SMTP probes and, with
+    ``learn_modes``, the policy fetches (only for a valid ``_mta-sts`` record, as senders do), at
+    most ``concurrency`` at a time. Lookups never overlap the handshakes, which would let answers
+    overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
+    """
     plan = Plan()
-    if learn_modes:
-        for live in verify_mta_sts.resolve(domains, resolver, want_mx=True):
-            plan.policies[live.domain] = live
-            plan.mx[live.domain] = live.mx
-    else:
-        for domain, answer in zip(domains, resolver.query_many([(domain, "MX") for domain in domains])):
-            plan.mx[domain] = answer
+    if not domains:
+        return plan
 
-    for domain in domains:
-        for _preference, host in _mx_exchanges(plan.mx[domain]):
-            if host not in plan.hosts:
-                plan.hosts[host] = MxHost(host, port)
-    hosts = list(plan.hosts.values())
-    pairs = []
-    for mx_host in hosts:
-        pairs.extend([(mx_host.host, "A"), (mx_host.host, "AAAA"), (mx_host.tlsa_name, "TLSA")])
-    answers = resolver.query_many(pairs)
-    for index, mx_host in enumerate(hosts):
-        mx_host.address_answers = answers[index * 3:index * 3 + 2]
-        mx_host.tlsa = answers[index * 3 + 2]
+    async def every():
+        slots = asyncio.Semaphore(concurrency)
+        if learn_modes:
+            found = await asyncio.gather(*(verify_mta_sts.resolve(domain, resolver, want_mx=True) for domain in domains))
+            for live in found:
+                plan.policies[live.domain] = live
+                plan.mx[live.domain] = live.mx
+        else:
+            for domain, answer in zip(domains, await resolver.agather([(domain, "MX") for domain in domains])):
+                plan.mx[domain] = answer
+        for domain in domains:
+            for _preference, host in _mx_exchanges(plan.mx[domain]):
+                plan.hosts.setdefault(host, MxHost(host, port))
+        hosts = list(plan.hosts.values())
+        pairs = []
+        for mx_host in hosts:
+            pairs.extend([(mx_host.host, "A"), (mx_host.host, "AAAA"), (mx_host.tlsa_name, "TLSA")])
+        answers = await resolver.agather(pairs)
+        for index, mx_host in enumerate(hosts):
+            mx_host.address_answers = answers[index * 3:index * 3 + 2]
+            mx_host.tlsa = answers[index * 3 + 2]
 
-    def probe(mx_host):
-        if mx_host.addresses:
-            mx_host.probe = probes.probe_smtp(mx_host.host, mx_host.addresses, port=port, timeout=timeout, ca_path=ca_path, helo_name=helo_name)
-        return mx_host
+        async def probe(mx_host):
+            if mx_host.addresses:
+                async with slots:
+                    mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=port, timeout=timeout, ca_path=ca_path,
+                                                             helo_name=helo_name)
 
-    def fetch(live):
-        selected = live.selected_txt
-        if selected and selected["valid"]:
-            verify_mta_sts.fetch(live, policy_port, timeout, ca_path)
-        return live
+        jobs = [probe(mx_host) for mx_host in hosts]
+        jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True) for live in plan.policies.values()]
+        await asyncio.gather(*jobs)
 
-    jobs = [(probe, mx_host) for mx_host in hosts] + [(fetch, live) for live in plan.policies.values()]
-    verify_input.run_pool(lambda job: job[0](job[1]), jobs, concurrency)
+    resolver.run(every())
     return plan
 
 
@@ -183,7 +194,8 @@ def _check_connection(result, mx_host):
     if probe.error is not None and not stage_starttls:
         result.failed("smtp.connect", probe.detail, subject)
         return False
-    result.passed("smtp.connect", "%s port %d: %s; EHLO offers %s" % (probe.address, probe.port, probe.banner, ", ".join(probe.ehlo_keywords) or "nothing"), subject)
+    offers = ", ".join(probe.ehlo_keywords) or "nothing"
+    result.passed("smtp.connect", "%s port %d: %s; EHLO offers %s" % (probe.address, probe.port, probe.banner, offers), subject)
     if probe.error is not None:
         result.failed("smtp.starttls", probe.detail, subject)
         return False
@@ -408,4 +420,3 @@ def run(params):
     result, failure = verify_input.outcome(domain_results, params["fail_on"])
     result["mx_hosts"] = hosts
     return result, failure
-

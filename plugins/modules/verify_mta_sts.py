@@ -8,7 +8,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_mta_sts
-author: mailsec.posture contributors
+author:
+  - mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
 short_description: Verify the live MTA-STS setup of many mail domains as senders see it
 description:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_smtp_tls
-author: mailsec.posture contributors
+author:
+  - mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
 short_description: Verify STARTTLS, certificates and DANE of the MX hosts of many mail domains
 description:
   - For every domain, looks up its MX hosts through O(nameservers) and, for each distinct MX host (a host shared by
     many domains is probed once per call), connects to the address they return, reads the greeting, sends EHLO, checks
-    that STARTTLS is offered, makes the TLS handshake with SNI for the MX name and checks the certificate: valid for
-    the MX name, a chain to a trusted CA (the system store plus O(ca_path)), days to expiry. It says QUIT and never
-    sends mail. O(timeout) bounds each host's probe as a whole.
+    that STARTTLS is offered, makes the TLS handshake with SNI for the MX name and checks the certificate (valid for
+    the MX name, a chain to a trusted CA from the system store plus O(ca_path), days to expiry). It says QUIT and
+    never sends mail. O(timeout) bounds each host's probe as a whole.
   - "A certificate that does not verify fails when the domain's MTA-STS mode is C(enforce) (senders then refuse to
     deliver, RFC 8461 4.2) and warns otherwise (senders in C(testing) mode, opportunistic TLS and DANE-EE deliver).
     The mode comes from the live policy (O(mta_sts_mode=auto)), else from O(mailsec_domains), or is set by
@@ -70,7 +71,7 @@ options:
     type: int
     default: 25
   helo_name:
-    description: The name to send with EHLO. Default this host's fully qualified name, else its address literal.
+    description: The name to send with EHLO. Default this host's name when it is fully qualified, else the address literal of the connection's local end.
     type: str
   timeout:
     description: Seconds one MX host's probe may take in all, and the time one DNS lookup may take.

@@ -255,7 +255,8 @@ def test_model_dane_material_gives_the_expected_tlsa(world):
     model = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": world.servers["mail.good.test"].certificate.cert_pem}}]
     found = checks_of(only_domain(world.verify(mailsec_domains=model)[0]))
     assert found["dane.tlsa_expected"]["status"] == "pass"
-    other = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": world.servers["mail.expired.test"].certificate.cert_pem}}]
+    other_certificate = world.servers["mail.expired.test"].certificate.cert_pem
+    other = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": other_certificate}}]
     found = checks_of(only_domain(world.verify(mailsec_domains=other)[0]))
     assert found["dane.tlsa_expected"]["status"] == "fail"
 

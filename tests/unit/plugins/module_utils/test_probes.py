@@ -1,11 +1,12 @@
-"""Unit tests of the probes' pieces: SMTP replies, deadlines on reads, certificate facts, error kinds.
+"""Unit tests of the probes' pieces: SMTP replies, HTTP framing, deadlines, certificate facts, error kinds.
 
 The probes against real servers (nginx, aiosmtpd) are in tests/integration; here the protocol
-readers run over a socket pair, so a silent or trickling peer is real and every wait is bounded.
+readers run in an event loop over a socket pair, so a silent or trickling peer is real and every
+wait is bounded.
 """
 
+import asyncio
 import datetime
-import http.client
 import socket
 import ssl
 import threading
@@ -17,14 +18,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dane, probes
+from harness import Blackhole
 
 # ---------------------------------------------------------------------------------------------
 # SMTP replies (RFC 5321 4.2)
 
 
 def lines(*items):
-    iterator = iter(items)
-    return lambda: next(iterator)
+    return list(items)
 
 
 def test_single_line_reply():
@@ -62,9 +63,14 @@ def test_malformed_replies_fail_with_the_smtp_kind(reply, message):
 
 
 def test_a_reply_cannot_go_on_forever():
-    endless = lines(*([b"250-more"] * (probes.MAX_SMTP_REPLY_LINES + 5)))
+    endless = [b"250-more"] * (probes.MAX_SMTP_REPLY_LINES + 5)
     with pytest.raises(probes._ProbeFailure, match="more than 100 lines"):  # pylint: disable=protected-access
         probes.parse_reply_lines(endless)
+
+
+def test_a_reply_without_its_last_line_is_incomplete():
+    with pytest.raises(probes._ProbeFailure, match="no last line"):  # pylint: disable=protected-access
+        probes.parse_reply_lines([b"250-first", b"250-second"])
 
 
 def test_ehlo_keywords_are_upper_case_and_unique_and_skip_the_greeting():
@@ -74,18 +80,17 @@ def test_ehlo_keywords_are_upper_case_and_unique_and_skip_the_greeting():
 
 
 def test_default_helo_name_is_the_fqdn_or_an_address_literal(monkeypatch):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        monkeypatch.setattr(socket, "getfqdn", lambda: "client.example.net")
-        assert probes.default_helo_name(sock) == "client.example.net"
-        monkeypatch.setattr(socket, "getfqdn", lambda: "localhost")
-        assert probes.default_helo_name(sock) == "[127.0.0.1]"
-        monkeypatch.setattr(socket, "getfqdn", lambda: "box.localdomain")
-        assert probes.default_helo_name(sock) == "[127.0.0.1]"
+    monkeypatch.setattr(socket, "gethostname", lambda: "client.example.net")
+    assert probes.default_helo_name("127.0.0.1") == "client.example.net"
+    monkeypatch.setattr(socket, "gethostname", lambda: "localhost")
+    assert probes.default_helo_name("127.0.0.1") == "[127.0.0.1]"
+    assert probes.default_helo_name("2001:db8::25") == "[IPv6:2001:db8::25]"
+    monkeypatch.setattr(socket, "gethostname", lambda: "box.localdomain")
+    assert probes.default_helo_name("192.0.2.1") == "[192.0.2.1]"
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading under a deadline, over a real socket pair
+# Reading in an event loop over a real socket pair
 
 
 @pytest.fixture
@@ -96,45 +101,63 @@ def pair():
     theirs.close()
 
 
-def test_smtp_reader_joins_a_reply_split_across_packets(pair):
-    ours, theirs = pair
-    reader = probes.SmtpReader(ours, probes.Deadline(2, "pair"), "pair")
+async def channel_over(sock):
+    _transport, channel = await asyncio.get_running_loop().create_connection(probes._Channel, sock=sock)  # pylint: disable=protected-access
+    return channel
 
+
+def in_loop(sock, use, timeout=2.0):
+    """``await use(channel)`` over ``sock``, bounded by ``timeout`` (asyncio.TimeoutError past it)."""
+    async def main():
+        channel = await channel_over(sock)
+        try:
+            return await asyncio.wait_for(use(channel), timeout)
+        finally:
+            channel.abort()
+    return asyncio.run(main())
+
+
+def send_later(sock, pieces, pause=0.01):
     def send():
-        for piece in (b"250-mx.exa", b"mple.com\r\n250-STA", b"RTTLS\r\n250 HELP\r\n221 bye\r\n"):
-            theirs.sendall(piece)
-            time.sleep(0.01)
-
+        for piece in pieces:
+            try:
+                sock.sendall(piece)
+            except OSError:
+                return
+            time.sleep(pause)
     sender = threading.Thread(target=send)
     sender.start()
+    return sender
+
+
+def test_reply_split_across_packets_is_joined(pair):
+    ours, theirs = pair
+    sender = send_later(theirs, [b"250-mx.exa", b"mple.com\r\n250-STA", b"RTTLS\r\n250 HELP\r\n221 bye\r\n"])
+
+    async def use(channel):
+        first = await probes._read_reply(channel, "pair")  # pylint: disable=protected-access
+        second = await probes._read_reply(channel, "pair")  # pylint: disable=protected-access
+        return first, second, bytes(channel.buffer)
+
     try:
-        assert reader.reply() == (250, ["mx.example.com", "STARTTLS", "HELP"])
-        assert reader.reply() == (221, ["bye"])
-        assert reader.buffer == b""
+        assert in_loop(ours, use) == ((250, ["mx.example.com", "STARTTLS", "HELP"]), (221, ["bye"]), b"")
     finally:
         sender.join(2)
 
 
-def test_smtp_reader_keeps_octets_that_follow_a_reply(pair):
+def test_octets_that_follow_a_reply_stay_in_the_buffer(pair):
     ours, theirs = pair
     theirs.sendall(b"220 go ahead\r\nsmuggled")
-    reader = probes.SmtpReader(ours, probes.Deadline(2, "pair"), "pair")
-    assert reader.reply() == (220, ["go ahead"])
-    assert reader.buffer == b"smuggled"  # the probe warns about these and never reads them as TLS
+
+    async def use(channel):
+        return await probes._read_reply(channel, "pair"), bytes(channel.buffer)  # pylint: disable=protected-access
+
+    # The SMTP probe warns about such octets after the 220 to STARTTLS and never reads them as TLS.
+    assert in_loop(ours, use) == ((220, ["go ahead"]), b"smuggled")
 
 
-def test_smtp_reader_gives_up_at_the_deadline_on_a_silent_peer(pair):
-    ours, _theirs = pair
-    reader = probes.SmtpReader(ours, probes.Deadline(0.3, "silent peer"), "silent peer")
-    began = time.monotonic()
-    with pytest.raises(probes._ProbeFailure) as caught:  # pylint: disable=protected-access
-        reader.reply()
-    assert caught.value.kind == probes.TIMEOUT
-    assert time.monotonic() - began < 1.0
-
-
-def test_smtp_reader_gives_up_at_the_deadline_on_a_trickling_peer(pair):
-    """One octet every 50 ms never trips a per-read timeout; the deadline still ends the read."""
+def test_a_trickling_peer_is_cut_off_at_the_deadline(pair):
+    """One octet every 50 ms never lets a per-read timeout fire; the probe's deadline still ends the read."""
     ours, theirs = pair
     stop = threading.Event()
 
@@ -148,70 +171,48 @@ def test_smtp_reader_gives_up_at_the_deadline_on_a_trickling_peer(pair):
 
     sender = threading.Thread(target=trickle)
     sender.start()
-    reader = probes.SmtpReader(ours, probes.Deadline(0.5, "trickle"), "trickle")
     began = time.monotonic()
     try:
-        with pytest.raises(probes._ProbeFailure) as caught:  # pylint: disable=protected-access
-            reader.reply()
-        assert caught.value.kind == probes.TIMEOUT
+        with pytest.raises(asyncio.TimeoutError):
+            in_loop(ours, lambda channel: probes._read_reply(channel, "trickle"), timeout=0.5)  # pylint: disable=protected-access
         assert time.monotonic() - began < 1.5
     finally:
         stop.set()
         sender.join(2)
 
 
-def test_smtp_reader_refuses_an_endless_line(pair):
+def test_an_endless_line_is_refused(pair):
     ours, theirs = pair
     theirs.sendall(b"220 " + b"a" * (probes.MAX_SMTP_LINE + 10))
-    reader = probes.SmtpReader(ours, probes.Deadline(2, "pair"), "pair")
-    with pytest.raises(probes._ProbeFailure, match="longer than"):  # pylint: disable=protected-access
-        reader.reply()
+    with pytest.raises(probes._ProbeFailure, match="longer than 4096 octets"):  # pylint: disable=protected-access
+        in_loop(ours, lambda channel: probes._read_reply(channel, "pair"))  # pylint: disable=protected-access
 
 
-def test_smtp_reader_reports_a_closed_connection(pair):
+def test_a_closed_connection_ends_a_reply(pair):
     ours, theirs = pair
     theirs.sendall(b"220-first line\r\n")
     theirs.shutdown(socket.SHUT_WR)
-    reader = probes.SmtpReader(ours, probes.Deadline(2, "pair"), "pair")
     with pytest.raises(probes._ProbeFailure, match="closed the connection"):  # pylint: disable=protected-access
-        reader.reply()
+        in_loop(ours, lambda channel: probes._read_reply(channel, "pair"))  # pylint: disable=protected-access
 
 
-def http_response(sock, deadline):
-    response = http.client.HTTPResponse(probes._DeadlineSocket(sock, deadline), method="GET")  # pylint: disable=protected-access
-    response.begin()
-    return response
+def test_a_silent_smtp_server_times_out_within_the_timeout():
+    with Blackhole() as silent:
+        began = time.monotonic()
+        result = probes.probe_smtp("mx.example.com", silent.address, silent.port, timeout=0.5)
+        assert time.monotonic() - began < 1.5
+    assert result.error == probes.TIMEOUT
+    assert result.detail.endswith("no complete answer within 0.5 s (waiting for the greeting)")
+    assert result.stage == "greeting" and result.verified is None
 
 
-def test_deadline_socket_reads_a_chunked_body(pair):
-    ours, theirs = pair
-    theirs.sendall(
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"10\r\nversion: STSv1\r\n\r\nc\r\nmode: none\r\n\r\n0\r\n\r\n"
-    )
-    response = http_response(ours, probes.Deadline(2, "pair"))
-    assert response.status == 200
-    assert response.read(100) == b"version: STSv1\r\nmode: none\r\n"
-    assert probes.media_type(response.getheader("Content-Type")) == "text/plain"
-
-
-def test_deadline_socket_ends_a_body_that_never_finishes(pair):
-    ours, theirs = pair
-    theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nversion: ")
-    response = http_response(ours, probes.Deadline(0.4, "pair"))
-    began = time.monotonic()
-    with pytest.raises(probes._ProbeFailure) as caught:  # pylint: disable=protected-access
-        response.read(probes.MAX_POLICY_BYTES + 1)
-    assert caught.value.kind == probes.TIMEOUT
-    assert time.monotonic() - began < 1.0
-
-
-def test_deadline_is_checked_before_every_read():
-    deadline = probes.Deadline(0.05, "what")
-    assert 0 < deadline.remaining() <= 0.05
-    time.sleep(0.06)
-    with pytest.raises(probes._ProbeFailure, match="what: no complete answer within 0.05 s"):  # pylint: disable=protected-access
-        deadline.remaining()
+def test_a_silent_web_server_times_out_within_the_timeout():
+    with Blackhole() as silent:
+        began = time.monotonic()
+        result = probes.fetch_policy("mta-sts.example.com", silent.address, silent.port, timeout=0.5)
+        assert time.monotonic() - began < 1.5
+    assert result.error == probes.TIMEOUT
+    assert result.detail.endswith("no complete answer within 0.5 s (waiting for the TLS handshake)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,25 +360,30 @@ def test_verifying_context_is_never_off_and_is_shared(tmp_path, authority):
 
 
 def exchange(pair, answer, max_bytes=probes.MAX_POLICY_BYTES, timeout=2.0):
+    """Run the probe's HTTP exchange against a peer that reads the request and sends ``answer``."""
     ours, theirs = pair
 
     def serve():
         theirs.recv(65536)
         try:
             theirs.sendall(answer)
+            theirs.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the client stopped reading: that is what a size limit does
-        theirs.shutdown(socket.SHUT_WR)
 
     server = threading.Thread(target=serve)
     server.start()
     result = probes.PolicyFetch("mta-sts.example.com", "127.0.0.1", 443, "/.well-known/mta-sts.txt")
+
+    async def use(channel):
+        try:
+            await probes._exchange(result, channel, max_bytes, 0.0)  # pylint: disable=protected-access
+        except probes._ProbeFailure as failure:  # pylint: disable=protected-access
+            result.fail(failure.kind, failure.detail)
+
     try:
-        probes._exchange(result, ours, probes.Deadline(timeout, result.url), max_bytes)  # pylint: disable=protected-access
-    except probes._ProbeFailure as failure:  # pylint: disable=protected-access
-        result.fail(failure.kind, failure.detail)
+        in_loop(ours, use, timeout)
     finally:
-        ours.shutdown(socket.SHUT_RDWR)
         server.join(2)
     return result
 
@@ -412,7 +418,7 @@ def test_exchange_accepts_only_200(pair):
 
 def test_exchange_stops_reading_a_chunked_body_over_the_limit(pair):
     body = b"x" * 5000
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body), body) for _ in range(20)) + b"0\r\n\r\n"
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body), body) for _chunk in range(20)) + b"0\r\n\r\n"
     result = exchange(pair, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked, max_bytes=65536)
     assert result.error == probes.TOO_LARGE and result.body is None
 
@@ -429,4 +435,51 @@ def test_exchange_reports_a_body_cut_short(pair):
 
 def test_exchange_reports_something_that_is_not_http(pair):
     result = exchange(pair, b"SSH-2.0-OpenSSH_9.2\r\n")
-    assert result.error == probes.HTTP
+    assert result.error == probes.HTTP and "not an HTTP/1.1 response" in result.detail
+
+
+def test_exchange_reads_a_chunked_policy_and_skips_an_interim_answer(pair):
+    result = exchange(pair, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            b"10;name=value\r\nversion: STSv1\r\n\r\nc\r\nmode: none\r\n\r\n0\r\nTrailer: x\r\n\r\n")
+    assert result.ok and result.status == 200
+    assert result.body == b"version: STSv1\r\nmode: none\r\n"
+
+
+def test_exchange_reads_until_the_end_without_a_length(pair):
+    result = exchange(pair, b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + POLICY)
+    assert result.ok and result.body == POLICY
+
+
+def test_exchange_stops_reading_an_unframed_body_over_the_limit(pair):
+    result = exchange(pair, b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 70000, max_bytes=65536)
+    assert result.error == probes.TOO_LARGE and "over 65536 octets" in result.detail
+
+
+def test_a_policy_that_never_finishes_is_cut_off(pair):
+    ours, theirs = pair
+    result = probes.PolicyFetch("mta-sts.example.com", "127.0.0.1", 443, "/.well-known/mta-sts.txt")
+    theirs.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nversion: ")
+    began = time.monotonic()
+    with pytest.raises(asyncio.TimeoutError):
+        in_loop(ours, lambda channel: probes._exchange(result, channel, probes.MAX_POLICY_BYTES, 0.0), timeout=0.4)  # pylint: disable=protected-access
+    assert time.monotonic() - began < 1.0
+    assert result.stage == "body" and result.status == 200
+
+
+@pytest.mark.parametrize("answer, message", [
+    (b"HTTP/1.1 200 OK\r\n folded: header\r\n\r\n", "folded header line"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "not a header field"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nabcde", "is not one number"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "only chunked is expected"),
+    (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc", "the body is encoded"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "not a chunk size"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n", "longer than its size line says"),
+])
+def test_exchange_refuses_malformed_framing(pair, answer, message):
+    result = exchange(pair, answer)
+    assert result.error == probes.HTTP and message in result.detail, result.detail
+
+
+def test_too_many_header_fields(pair):
+    result = exchange(pair, b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: y\r\n" % index for index in range(101)) + b"\r\n")
+    assert result.error == probes.HTTP and "more than 100 header fields" in result.detail

@@ -16,12 +16,12 @@ playbook, which proves the checkout was out of reach.
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 import tarfile
 
 import pytest
 import yaml
+
+from harness.galaxy import build_collection, copy_tracked, galaxy_metadata, install_collection, isolated_environment, tracked_files
 
 pytestmark = pytest.mark.slow
 
@@ -59,34 +59,8 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_ARTIFACT_BYTES = 2 * 1024 * 1024
 
 
-def _run(argv, **options):
-    options.setdefault("env", os.environ)
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, check=False, **options)
-    assert result.returncode == 0, "%s exited %d\nstdout:\n%s\nstderr:\n%s" % (
-        " ".join(argv), result.returncode, result.stdout[-3000:], result.stderr[-3000:])
-    return result
-
-
-def tracked_files():
-    """The files git tracks or would track (not ignored), relative to the checkout, as ``tools/test sanity`` copies them."""
-    listing = _run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT).stdout
-    return {path for path in listing.split("\0") if path and os.path.lexists(os.path.join(ROOT, path))}
-
-
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def isolated_environment(collections_path):
-    """os.environ with ``collections_path`` as the only collections path and no PYTHONPATH entry that holds this collection."""
-    environment = dict(os.environ)
-    environment["ANSIBLE_COLLECTIONS_PATH"] = str(collections_path)
-    # tools/env.sh puts the checkout's link (.build/collections) on PYTHONPATH, and Ansible also finds
-    # collections on sys.path: keep every entry but those.
-    kept = [entry for entry in environment.get("PYTHONPATH", "").split(os.pathsep)
-            if entry and not os.path.isdir(os.path.join(entry, "ansible_collections", "mailsec"))]
-    environment["PYTHONPATH"] = os.pathsep.join(kept)
-    return environment
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +68,7 @@ def artifact(tmp_path_factory):
     """Build from a copy of the tracked files with LOCAL_STATE planted in it: ``(tarball path, tracked files, galaxy.yml)``."""
     work = tmp_path_factory.mktemp("galaxy-build")
     source = work / "source"
-    tracked = tracked_files()
-    for path in tracked:
-        target = source / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(os.path.join(ROOT, path), target, follow_symlinks=False)
+    tracked = copy_tracked(source)
     for path, content in LOCAL_STATE.items():
         target = source / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -106,13 +76,7 @@ def artifact(tmp_path_factory):
             target.symlink_to(source, target_is_directory=True)
         else:
             target.write_text(content, encoding="utf-8")
-    output = work / "output"
-    _run(["ansible-galaxy", "collection", "build", "--output-path", str(output), str(source)], cwd=str(work))
-    with open(source / "galaxy.yml", encoding="utf-8") as handle:
-        galaxy = yaml.safe_load(handle)
-    tarball = output / ("%s-%s-%s.tar.gz" % (galaxy["namespace"], galaxy["name"], galaxy["version"]))
-    assert tarball.is_file(), sorted(os.listdir(output))
-    return tarball, tracked, galaxy
+    return build_collection(source, work / "output"), tracked, galaxy_metadata(source)
 
 
 def _members(tarball):
@@ -171,20 +135,22 @@ def test_manifest_and_files_json_describe_the_collection_and_every_file(artifact
 def test_installed_artifact_runs_the_records_playbook_by_fqcn(artifact, tmp_path, run_playbook):
     tarball, _tracked, _galaxy = artifact
     collections = tmp_path / "collections"
-    environment = isolated_environment(collections)
-    # With the checkout's link on the collections path ansible-galaxy would call the collection
-    # "already installed" and install nothing: the install path is the only one it may see.
-    _run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(collections), str(tarball)],
-         cwd=str(tmp_path), env=environment)
-    installed = collections / "ansible_collections" / "mailsec" / "posture"
-    with open(installed / "FILES.json", encoding="utf-8") as handle:
+    installed = install_collection(tarball, collections)
+    with open(os.path.join(installed, "FILES.json"), encoding="utf-8") as handle:
         listed = {entry["name"] for entry in json.load(handle)["files"] if entry["ftype"] == "file"}
     on_disk = {os.path.relpath(os.path.join(directory, name), installed)
                for directory, _dirs, names in os.walk(installed) for name in names}
     assert on_disk == listed | {"MANIFEST.json", "FILES.json"}
+    # ansible-builder reads the dependency files named here, relative to the installed collection.
+    with open(os.path.join(installed, "meta", "execution-environment.yml"), encoding="utf-8") as handle:
+        dependencies = yaml.safe_load(handle)["dependencies"]
+    for kind in ("python", "system"):
+        assert not os.path.isabs(dependencies[kind]) and os.path.getsize(os.path.join(installed, dependencies[kind])) > 0
 
+    environment = isolated_environment(collections)
     isolated = {key: environment[key] for key in ("ANSIBLE_COLLECTIONS_PATH", "PYTHONPATH")}
-    result = run_playbook("mailsec.posture.records", inventory=str(installed / "examples" / "inventory.yml"),
+    inventory = os.path.join(installed, "examples", "inventory.yml")
+    result = run_playbook("mailsec.posture.records", inventory=inventory,
                           env=isolated, timeout=TIMEOUT)
     result.assert_ok(changed=0)
     table = "\n".join(result.task_result("Show the records as a table")["msg"])
@@ -197,6 +163,6 @@ def test_installed_artifact_runs_the_records_playbook_by_fqcn(artifact, tmp_path
     # The control: the same environment without the install path finds no such playbook.
     empty = tmp_path / "no-collections"
     empty.mkdir()
-    control = run_playbook("mailsec.posture.records", inventory=str(installed / "examples" / "inventory.yml"),
+    control = run_playbook("mailsec.posture.records", inventory=inventory,
                            env=dict(isolated, ANSIBLE_COLLECTIONS_PATH=str(empty)), timeout=TIMEOUT)
     assert control.rc != 0 and "mailsec.posture.records could not be found" in control.stderr, control.describe()

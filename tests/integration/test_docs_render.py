@@ -34,8 +34,8 @@ OUTSIDE_REFERENCE = re.compile(
 
 def _run(argv, cwd):
     result = subprocess.run(argv, cwd=str(cwd), capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    assert result.returncode == 0, "%s exited %d\n%s\n%s" % (" ".join(argv), result.returncode, result.stdout[-3000:],
-                                                              result.stderr[-3000:])
+    assert result.returncode == 0, "%s exited %d\n%s\n%s" % (
+        " ".join(argv), result.returncode, result.stdout[-3000:], result.stderr[-3000:])
     return result
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: mail_records
-author: mailsec.posture contributors
+author: mailsec.posture contributors (@mailsec)
 version_added: 0.1.0
 short_description: The DNS records a set of mail domains must publish
 description:

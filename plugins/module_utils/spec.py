@@ -115,7 +115,7 @@ def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL
         "tlsrpt_delegate_to": tlsrpt_delegate,
         "dane": dane.normalize_spec(entry.get("dane"), domain),
     }
-    if not normalized["zone"] == domain and not domain.endswith("." + normalized["zone"]):
+    if normalized["zone"] != domain and not domain.endswith("." + normalized["zone"]):
         raise SpecError("zone", "%r is not %s or a parent of it" % (normalized["zone"], domain), domain)
     return normalized
 

@@ -592,32 +592,37 @@ def _change_octets(zone, change):
     """
     name = dns.name.from_text(change["name"])
     relative = name.relativize(dns.name.from_text(fqdn(zone)))
-    owner_octets = 2 + sum(1 + len(label) for label in relative.labels)
-    probe = dns.update.UpdateMessage(fqdn(zone))
-    _apply_change(probe, change)
-    octets = 0
-    for section in (probe.prerequisite, probe.update):
-        for rrset in section:
-            # An RRset without data (delete RRset, "does not exist") is still one RR on the wire.
-            for rdata in list(rrset) or [None]:
-                octets += owner_octets + 10  # owner, type, class, TTL, RDLENGTH
-                owner_octets = 2
-                if rdata is not None:
-                    octets += len(rdata.to_wire())
+    first_owner = 2 + sum(1 + len(label) for label in relative.labels)
+    before = change["before"]["rdatas"] if change["before"] else []
+    after = change["after"]["rdatas"] if change["after"] else []
+    # The RRs _apply_change writes: prerequisites (the values read, or one "does not exist"),
+    # the CNAME guard, one "delete RRset" when something was there, then one RR per new value.
+    with_data = before + after
+    without_data = (0 if before else 1) + (1 if after and change["type"] != "CNAME" else 0) + (1 if before else 0)
+    count = len(with_data) + without_data
+    octets = first_owner + 2 * (count - 1) + 10 * count  # owners, then type, class, TTL, RDLENGTH each
+    for rdata in with_data:
+        octets += _rdata_octets(rdata)
     return octets
+
+
+def _rdata_octets(rdata):
+    if rdata.rdtype == dns.rdatatype.TXT:
+        return sum(1 + len(part) for part in rdata.strings)
+    return len(rdata.to_wire())  # uncompressed: at least what the message holds
 
 
 def build_messages(zone, changes, key, max_octets=MAX_MESSAGE_OCTETS):
     """Pack ``changes`` into as few UPDATE messages for ``zone`` as ``max_octets`` allows.
 
-    Each change's size is measured as it is added (see ``_change_octets``); a message is closed
-    when the next change would not fit. Each finished message is rendered and checked against the
-    limit. Returns a list of ``(message, changes_in_it)``.
+    Each change's size is measured as it is added (``_change_octets``, an upper bound). When the
+    next change seems not to fit, the message so far is rendered to learn its real, compressed
+    size, and the change goes in if that leaves room; otherwise the message is closed. A change
+    (one RRset's prerequisites and updates) is never split. Returns ``[(message, changes_in_it)]``.
     """
     empty = _wire_octets(_new_message(zone, key))
-    batches = []
-    current = []
-    used = empty
+    messages = []
+    message, batch, used = None, [], empty
     for change in changes:
         octets = _change_octets(zone, change)
         if empty + octets > max_octets:
@@ -626,23 +631,17 @@ def build_messages(zone, changes, key, max_octets=MAX_MESSAGE_OCTETS):
                 "(not sent)",
                 "%s %s alone needs about %d octets, more than one DNS message holds (%d)" % (change["name"], change["type"], empty + octets, max_octets),
             )
-        if current and used + octets > max_octets:
-            batches.append(current)
-            current = []
-            used = empty
-        current.append(change)
+        if batch and used + octets > max_octets:
+            used = _wire_octets(message)  # the real size: compression left more room than the estimates
+            if used + octets > max_octets:
+                messages.append((message, batch))
+                message, batch, used = None, [], empty
+        if message is None:
+            message = _new_message(zone, key)
+        _apply_change(message, change)
+        batch.append(change)
         used += octets
-    if current:
-        batches.append(current)
-
-    messages = []
-    for batch in batches:
-        message = _new_message(zone, key)
-        for change in batch:
-            _apply_change(message, change)
-        size = _wire_octets(message)
-        if size > max_octets:  # pragma: no cover - the estimate is an upper bound
-            raise DnsUpdateError(zone, "(not sent)", "internal error: an UPDATE of %d octets exceeds %d" % (size, max_octets))
+    if batch:
         messages.append((message, batch))
     return messages
 
@@ -797,6 +796,13 @@ def publish(records, server, key, port=DEFAULT_PORT, state="present", zone=None,
     if state not in ("present", "absent"):
         raise SpecError("state", "must be present or absent, got %r" % (state,))
     desired = desired_rrsets(records, zone)
+    try:
+        return _publish(desired, server, key, port, state, timeout, check_mode, keep_other_txt, max_octets)
+    except dns.exception.DNSException as exc:  # pragma: no cover - every expected case is mapped where it happens
+        raise MailsecError("publishing to %s failed in dnspython: %s" % (_describe_server(server, port), exc)) from None
+
+
+def _publish(desired, server, key, port, state, timeout, check_mode, keep_other_txt, max_octets):
     server_text = _describe_server(server, port)
     plans = []
     connections = {}

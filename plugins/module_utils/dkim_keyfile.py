@@ -83,7 +83,7 @@ def describe_private_key(pem):
     elif isinstance(key, ed25519.Ed25519PrivateKey):
         key_type, key_bits = "ed25519", 256
     else:
-        raise MailsecError("holds a %s key; DKIM uses RSA or Ed25519 (RFC 6376, RFC 8463)" % type(key).__name__.replace("PrivateKey", ""))
+        raise MailsecError("holds a key DKIM cannot use (%s); DKIM keys are RSA or Ed25519 (RFC 6376, RFC 8463)" % type(key).__name__)
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return {"key_type": key_type, "key_bits": key_bits, "public_key_pem": public_pem.decode("ascii")}
 

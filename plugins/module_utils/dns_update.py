@@ -345,7 +345,9 @@ class Connection:
             raise self._fail("the server's answer to %s is signed with another key or secret than key_name/key_secret" % what) from None
         except dns.exception.DNSException as exc:
             if "requires a TSIG" in str(exc):
-                raise self._fail("the server answered %s without a TSIG signature; it may not know the key %s" % (what, self.key.name.to_text(omit_final_dot=True))) from None
+                raise self._fail(
+                    "the server answered %s without a TSIG signature; it may not know the key %s" % (what, self.key.name.to_text(omit_final_dot=True))
+                ) from None
             raise self._fail("the server sent a malformed answer to %s: %s" % (what, exc)) from None
 
     def exchange(self, message, what):
@@ -435,7 +437,9 @@ def check_zone(connection, zone):
     answer = connection.exchange(_signed_query(fqdn(zone), "SOA", connection.key), "the SOA query")
     rcode = answer.rcode()
     if rcode == dns.rcode.REFUSED:
-        raise DnsUpdateError(zone, connection.server, "the server REFUSED a query for the zone's SOA: it does not serve this zone (or does not let this host query it)")
+        raise DnsUpdateError(
+            zone, connection.server, "the server REFUSED a query for the zone's SOA: it does not serve this zone (or does not let this host query it)"
+        )
     if rcode == dns.rcode.NOTAUTH:
         raise DnsUpdateError(zone, connection.server, "the server is not authoritative for the zone (NOTAUTH)")
     if rcode != dns.rcode.NOERROR:
@@ -444,7 +448,9 @@ def check_zone(connection, zone):
     has_soa = any(rrset.name == origin and rrset.rdtype == dns.rdatatype.SOA for rrset in answer.answer)
     if not has_soa or not answer.flags & dns.flags.AA:
         raise DnsUpdateError(
-            zone, connection.server, "the server is not authoritative for the zone (no SOA at %s in its answer): point server at the zone's primary" % fqdn(zone)
+            zone,
+            connection.server,
+            "the server is not authoritative for the zone (no SOA at %s in its answer): point server at the zone's primary" % fqdn(zone),
         )
 
 

@@ -11,7 +11,7 @@ module: dkim_key
 short_description: Keep or create a DKIM signing key on the host and return its DNS record
 version_added: 0.1.0
 description:
-  - Makes sure a DKIM private key exists at O(path): an existing key is kept, a missing one is created
+  - Makes sure a DKIM private key exists at O(path). An existing key is kept; a missing one is created
     (RSA 2048 bits by default, RSA 3072 or 4096, or Ed25519 as RFC 8463 defines).
   - The private key is written atomically as unencrypted PKCS#8 PEM with mode C(0600); an existing key file
     with another mode is set to C(0600). The private key is never returned.
@@ -32,8 +32,8 @@ options:
     required: true
   selector:
     description:
-      - The DKIM selector (RFC 6376 3.1), such as V(dkim) or V(2026a): letters, digits and inner hyphens,
-        dot-separated labels.
+      - The DKIM selector (RFC 6376 3.1), such as V(dkim) or V(2026a). Letters, digits and inner hyphens,
+        in dot-separated labels.
     type: str
     required: true
   domain:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, mailsec.posture contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -141,7 +140,7 @@ def to_b(text):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--domains", type=int, default=1000, help="mail domains to publish (default 1000)")
     parser.add_argument("--nsupdate-domains", type=int, default=None, help="run the nsupdate loop on this many domains and scale (default: all)")
     parser.add_argument("--layout", choices=["zones", "one-zone"], default="zones", help="a zone per domain (default) or one zone for all")

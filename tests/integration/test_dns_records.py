@@ -162,7 +162,8 @@ def test_200_domains_publish_in_one_call_and_again_change_nothing(bind_server, r
 
 
 def test_a_changed_record_is_replaced_and_other_txt_kept_on_request(bind_server, run_playbook):
-    bind = bind_server({ZONE: BASE_ZONE + ['@ 3600 IN TXT "google-site-verification=abc"', '@ 3600 IN TXT "v=spf1 a -all"', '_dmarc 300 IN TXT "v=DMARC1; p=none"']})
+    existing = ['@ 3600 IN TXT "google-site-verification=abc"', '@ 3600 IN TXT "v=spf1 a -all"', '_dmarc 300 IN TXT "v=DMARC1; p=none"']
+    bind = bind_server({ZONE: BASE_ZONE + existing})
     records = [
         {"name": ZONE + ".", "type": "TXT", "value": "v=spf1 mx -all", "ttl": 3600, "zone": ZONE},
         {"name": "_dmarc." + ZONE + ".", "type": "TXT", "value": "v=DMARC1; p=reject", "ttl": 3600, "zone": ZONE},

@@ -197,9 +197,9 @@ def test_plan_adds_changes_and_keeps_what_matches():
 def test_plan_replaces_the_rrset_exactly_or_keeps_other_txt_on_request():
     desired = desired_of(record("example.com.", "TXT", "v=spf1 mx -all"))
     found = {("example.com.", "TXT"): current(3600, "TXT", '"google-site-verification=abc"', '"v=spf1 a -all"')}
-    (exact,), _ = dns_update.plan_zone(ZONE, desired, found)
+    (exact,), _unchanged = dns_update.plan_zone(ZONE, desired, found)
     assert [dns_update.value_text(value) for value in exact["after"]["rdatas"]] == ["v=spf1 mx -all"]
-    (kept,), _ = dns_update.plan_zone(ZONE, desired, found, keep_other_txt=True)
+    (kept,), _unchanged = dns_update.plan_zone(ZONE, desired, found, keep_other_txt=True)
     assert sorted(dns_update.value_text(value) for value in kept["after"]["rdatas"]) == ["google-site-verification=abc", "v=spf1 mx -all"]
 
 
@@ -212,7 +212,7 @@ def test_plan_absent_removes_managed_rrsets_and_ignores_missing_ones():
     (change,), unchanged = dns_update.plan_zone(ZONE, desired, found, state="absent")
     assert unchanged == 1
     assert change["action"] == "remove" and change["after"] is None
-    (change,), _ = dns_update.plan_zone(ZONE, desired, found, state="absent", keep_other_txt=True)
+    (change,), _unchanged = dns_update.plan_zone(ZONE, desired, found, state="absent", keep_other_txt=True)
     assert change["action"] == "change"
     assert [dns_update.value_text(value) for value in change["after"]["rdatas"]] == ["google-site-verification=abc"]
     only_foreign = {("example.com.", "TXT"): current(3600, "TXT", '"google-site-verification=abc"')}
@@ -246,7 +246,7 @@ def one_message(changes):
 def test_a_change_requires_exactly_the_values_read_then_replaces_the_rrset():
     desired = desired_of(record("_dmarc.example.com.", "TXT", "v=DMARC1; p=reject", ttl=300))
     found = {("_dmarc.example.com.", "TXT"): current(3600, "TXT", '"v=DMARC1; p=none"')}
-    changes, _ = dns_update.plan_zone(ZONE, desired, found)
+    changes, _unchanged = dns_update.plan_zone(ZONE, desired, found)
     prerequisites, updates = sections(one_message(changes))
     assert prerequisites == [
         # RFC 2136 2.4.2: RRset exists (value dependent), TTL 0, the zone's class
@@ -262,7 +262,7 @@ def test_a_change_requires_exactly_the_values_read_then_replaces_the_rrset():
 
 def test_a_new_rrset_requires_that_it_does_not_exist_and_a_cname_an_unused_name():
     desired = desired_of(record("example.com.", "MX", "10 mail.example.com."), record("mta-sts.example.com.", "CNAME", "mail.example.com."))
-    changes, _ = dns_update.plan_zone(ZONE, desired, {})
+    changes, _unchanged = dns_update.plan_zone(ZONE, desired, {})
     prerequisites, updates = sections(one_message(changes))
     assert ("example.com.", "NONE", "MX", 0, None) in prerequisites  # 2.4.3: RRset does not exist
     assert ("mta-sts.example.com.", "NONE", "ANY", 0, None) in prerequisites  # 2.4.5: name is not in use
@@ -273,7 +273,7 @@ def test_a_new_rrset_requires_that_it_does_not_exist_and_a_cname_an_unused_name(
 def test_a_removal_requires_the_values_read_and_deletes_the_rrset():
     desired = desired_of(record("_dmarc.example.com.", "TXT", "v=DMARC1; p=reject"))
     found = {("_dmarc.example.com.", "TXT"): current(3600, "TXT", '"v=DMARC1; p=reject"')}
-    changes, _ = dns_update.plan_zone(ZONE, desired, found, state="absent")
+    changes, _unchanged = dns_update.plan_zone(ZONE, desired, found, state="absent")
     prerequisites, updates = sections(one_message(changes))
     assert prerequisites == [("_dmarc.example.com.", "IN", "TXT", 0, '"v=DMARC1; p=reject"')]
     assert updates == [("_dmarc.example.com.", "ANY", "TXT", 0, None)]
@@ -281,7 +281,7 @@ def test_a_removal_requires_the_values_read_and_deletes_the_rrset():
 
 def test_messages_are_signed_and_parse_back():
     desired = desired_of(record("dkim._domainkey.example.com.", "TXT", "v=DKIM1; k=rsa; p=" + "B" * 400))
-    changes, _ = dns_update.plan_zone(ZONE, desired, {})
+    changes, _unchanged = dns_update.plan_zone(ZONE, desired, {})
     message = one_message(changes)
     wire = message.to_wire()
     parsed = dns.message.from_wire(wire, keyring=KEY)
@@ -304,7 +304,7 @@ def big_zone_changes(domains, key_octets=550):
             record("mta-sts." + name, "CNAME", "mail.example.com."),
             record("_smtp._tls." + name, "TXT", "v=TLSRPTv1; rua=mailto:tls@" + name),
         ]
-    changes, _ = dns_update.plan_zone(ZONE, desired_of(*items), {})
+    changes, _unchanged = dns_update.plan_zone(ZONE, desired_of(*items), {})
     return changes
 
 
@@ -342,7 +342,7 @@ def test_the_measured_size_bounds_the_real_size():
     empty = dns.update.UpdateMessage(ZONE + ".")
     empty.use_tsig(KEY)
     for state in ("present", "absent"):
-        changes, _ = dns_update.plan_zone(ZONE, desired, found, state)
+        changes, _unchanged = dns_update.plan_zone(ZONE, desired, found, state)
         assert changes
         for change in changes:
             ((message, _batch),) = dns_update.build_messages(ZONE, [change], KEY)
@@ -398,7 +398,7 @@ def test_a_cname_at_the_owner_and_its_target_are_told_apart():
 def test_diff_and_report_show_rrsets_before_and_after_as_zone_lines():
     desired = desired_of(record("_dmarc.example.com.", "TXT", "v=DMARC1; p=reject", ttl=300), record("example.com.", "MX", "10 mail.example.com."))
     found = {("_dmarc.example.com.", "TXT"): current(3600, "TXT", '"v=DMARC1; p=none"'), ("example.com.", "MX"): None}
-    changes, _ = dns_update.plan_zone(ZONE, desired, found)
+    changes, _unchanged = dns_update.plan_zone(ZONE, desired, found)
     diff = dns_update.zone_diff(ZONE, "192.0.2.53 port 53", changes)
     assert diff["before"] == '_dmarc.example.com. 3600 IN TXT "v=DMARC1; p=none"\n'
     assert diff["after"] == 'example.com. 3600 IN MX 10 mail.example.com.\n_dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject"\n'

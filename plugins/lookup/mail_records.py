@@ -26,8 +26,9 @@ options:
       - The C(mailsec_domains) list. Each entry has C(name) and optionally C(mx), C(ttl), C(zone), C(spf),
         C(dkim), C(dmarc), C(mta_sts), C(tlsrpt), C(dane); see the collection README for every key.
       - A plain string is a domain with defaults.
-    type: list
-    elements: raw
+      - Type C(raw) so that a variable holding a template (for example a C(mailcow_domains) lookup merged
+        with overrides) is rendered whole; the lookup checks the shape itself.
+    type: raw
     vars:
       - name: mailsec_domains
   mail_host:
@@ -38,13 +39,13 @@ options:
       - name: mailsec_mail_host
   defaults:
     description: Settings merged under every domain (per standard, the domain's own keys win).
-    type: dict
+    type: raw
     default: {}
     vars:
       - name: mailsec_domain_defaults
   ttl:
     description: TTL of every record unless a domain sets its own.
-    type: int
+    type: raw
     default: 3600
     vars:
       - name: mailsec_ttl
@@ -52,8 +53,7 @@ options:
     description:
       - Extra zone names used to attribute records outside the mail domains (such as C(_25._tcp.<mx>) TLSA
         records or a delegate's C(_mta-sts) record) to the right zone.
-    type: list
-    elements: str
+    type: raw
     default: []
     vars:
       - name: mailsec_zones
@@ -152,18 +152,23 @@ class LookupModule(LookupBase):
             result.append(entry)
         return result
 
+    def _option(self, name):
+        # Options read from play variables (mailsec_domains ...) arrive untemplated when the variable
+        # is itself a template, e.g. a mailcow_domains lookup merged with inventory overrides.
+        return self._templar.template(self.get_option(name))
+
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        domains = self.get_option("domains")
+        domains = self._option("domains")
         if domains is None:
             raise AnsibleLookupError("mailsec.posture.mail_records: no domains: set mailsec_domains or pass domains=")
         try:
             model = normalize_model(
                 self._with_pem_files(domains),
-                mail_host=self.get_option("mail_host"),
-                defaults=self.get_option("defaults"),
-                ttl=self.get_option("ttl"),
-                zones=self.get_option("zones"),
+                mail_host=self._option("mail_host"),
+                defaults=self._option("defaults"),
+                ttl=self._option("ttl"),
+                zones=self._option("zones"),
             )
             return desired_records(model)
         except MailsecError as exc:

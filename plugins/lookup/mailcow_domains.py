@@ -83,35 +83,29 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Take every mail domain from mailcow
-  hosts: mail
-  tasks:
-    - name: Read mailcow's domains and DKIM keys once for the play
-      ansible.builtin.set_fact:
-        mailsec_domains: >-
-          {{ lookup('mailsec.posture.mailcow_domains',
-                    api_url='https://mail.example.com',
-                    api_key=mailcow_api_key) }}
+- name: Read mailcow's domains and DKIM keys once for the play
+  ansible.builtin.set_fact:
+    mailsec_domains: >-
+      {{ lookup('mailsec.posture.mailcow_domains',
+                api_url='https://mail.example.com',
+                api_key=mailcow_api_key) }}
 
-- name: Domains from mailcow, with per-domain settings from the inventory on top
-  hosts: mail
-  vars:
-    # Inventory: only what differs. Keys given here win over mailcow's; a domain that is only here is kept.
-    mailsec_domain_overrides:
-      - name: example.com
-        dmarc: {policy: reject, rua: ["mailto:dmarc@example.com"]}
-      - name: legacy.example.net
-        state: absent                      # DNS managed elsewhere: leave it out
-      - name: static.example.org           # not in mailcow, still managed
-        dkim: {selector: s1, public_key: "MIIBIjANBg..."}
-  tasks:
-    - name: Merge mailcow's list with the inventory
-      ansible.builtin.set_fact:
-        mailsec_domains: >-
-          {{ lookup('mailsec.posture.mailcow_domains',
-                    api_url=mailcow_api_url, api_key=mailcow_api_key,
-                    ca_path='/etc/ssl/certs/internal-ca.pem')
-             | mailsec.posture.merge_domains(mailsec_domain_overrides) }}
+# Domains from mailcow, with per-domain settings from the inventory on top. In the inventory, only what
+# differs; keys given there win over mailcow's, and a domain that is only there is kept:
+#   mailsec_domain_overrides:
+#     - name: example.com
+#       dmarc: {policy: reject, rua: ["mailto:dmarc@example.com"]}
+#     - name: legacy.example.net
+#       state: absent                      # DNS managed elsewhere: leave it out
+#     - name: static.example.org           # not in mailcow, still managed
+#       dkim: {selector: s1, public_key: "MIIBIjANBg..."}
+- name: Merge mailcow's list with the inventory
+  ansible.builtin.set_fact:
+    mailsec_domains: >-
+      {{ lookup('mailsec.posture.mailcow_domains',
+                api_url=mailcow_api_url, api_key=mailcow_api_key,
+                ca_path='/etc/ssl/certs/internal-ca.pem')
+         | mailsec.posture.merge_domains(mailsec_domain_overrides) }}
 
 - name: Only the domains tagged "managed" (api_url and api_key from MAILCOW_API_URL and MAILCOW_API_KEY)
   ansible.builtin.debug:

@@ -41,7 +41,8 @@ MIN_RSA_BITS = 1024  # RFC 8301 3.2: shorter keys MUST NOT be considered valid
 RECOMMENDED_RSA_BITS = 2048  # RFC 8301 3.2: signers SHOULD use at least 2048
 MAX_VERIFIED_RSA_BITS = 4096  # RFC 8301 3.2: verifiers must handle keys up to 4096 bits
 ED25519_KEY_OCTETS = 32
-SPEC_KEYS = ("selector", "public_key", "key_type", "testing", "hash_algorithms", "service_types", "notes")
+# key_bits is optional; when given (the mailcow_domains lookup passes it) it must agree with the key.
+SPEC_KEYS = ("selector", "public_key", "key_type", "key_bits", "testing", "hash_algorithms", "service_types", "notes")
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _FWS = re.compile(r"[ \t\r\n]+")
@@ -419,6 +420,9 @@ def _normalize_entry(entry, prefix, domain):
     elif key_type != detected:
         raise SpecError(prefix + ".key_type", "is %s but public_key holds an %s key" % (key_type, detected), domain)
     bits = key_bits(key_type, public_key)
+    stated = entry.get("key_bits")
+    if stated is not None and (isinstance(stated, bool) or str(stated).strip() != str(bits)):
+        raise SpecError(prefix + ".key_bits", "says %r but public_key holds a %d-bit key" % (stated, bits), domain)
     if key_type == "rsa" and bits < MIN_RSA_BITS:
         raise SpecError(field, "RSA key of %d bits; at least %d are required (RFC 8301 3.2)" % (bits, MIN_RSA_BITS), domain)
     if key_type == "rsa" and bits > MAX_VERIFIED_RSA_BITS:

@@ -27,8 +27,9 @@ MAX_TTL = 2147483647  # RFC 2181 8
 DEFAULT_MX_PRIORITY_STEP = 10
 
 # The keys one entry of mailsec_domains may have; the standards validate their own sub-keys.
+# "mailcow" holds what the mailcow_domains lookup read about the domain: kept, never interpreted here.
 DOMAIN_KEYS = frozenset(
-    ("name", "mx", "ttl", "zone", "source", "spf", "dkim", "dmarc", "mta_sts", "tlsrpt", "dane")
+    ("name", "mx", "ttl", "zone", "source", "mailcow", "spf", "dkim", "dmarc", "mta_sts", "tlsrpt", "dane")
 )
 STANDARD_KEYS = ("spf", "dkim", "dmarc", "mta_sts", "tlsrpt", "dane")
 # Options the record layer handles itself, taken out before a standard validates the rest.

@@ -464,3 +464,12 @@ def test_spec_refuses_duplicate_selectors(rsa_keys):
         )
     assert info.value.field == "dkim[1].selector"
     assert "selector 'dkim' is listed twice" in str(info.value)
+
+
+def test_stated_key_bits_must_agree_with_the_key(rsa_keys):
+    public_key = rsa_keys[2048]
+    entry = dkim.normalize_spec({"selector": "dkim", "public_key": public_key, "key_bits": 2048}, "example.com")[0]
+    assert entry["key_bits"] == 2048
+    with pytest.raises(SpecError) as info:
+        dkim.normalize_spec({"selector": "dkim", "public_key": public_key, "key_bits": 4096}, "example.com")
+    assert "dkim.key_bits" in str(info.value) and "2048-bit" in str(info.value)

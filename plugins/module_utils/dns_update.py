@@ -66,6 +66,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_TTL = 3600
 MAX_TTL = 2147483647  # RFC 2181 8
 PIPELINE_WINDOW = 128  # queries in flight on the read connection
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 TSIG_ALGORITHMS = {
     "hmac-md5": "HMAC-MD5.SIG-ALG.REG.INT",
@@ -307,6 +308,10 @@ class Connection:
             if left <= 0:
                 raise self._fail("timed out after %g s waiting for the answer to %s" % (self.timeout, what))
             self._sock.settimeout(left)
+            if _QUICKACK is not None:
+                # Acknowledge at once: servers that do not set TCP_NODELAY (BIND) hold each further
+                # answer until the previous one is acknowledged, and a delayed ACK waits 40 ms.
+                self._sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
             try:
                 chunk = self._sock.recv(remaining)
             except socket.timeout:
@@ -811,44 +816,49 @@ def publish(records, server, key, port=DEFAULT_PORT, state="present", zone=None,
 def _publish(desired, server, key, port, state, timeout, check_mode, keep_other_txt, max_octets):
     server_text = _describe_server(server, port)
     plans = []
-    connections = {}
-    try:
-        for zone_name in sorted(desired):
-            connection = Connection(server, port, key, zone_name, timeout)
-            connections[zone_name] = connection
+    # One short connection per zone and phase: servers close idle TCP connections (BIND after
+    # tcp-idle-timeout) and limit how many are open (tcp-clients), so none is kept while other
+    # zones are read.
+    for zone_name in sorted(desired):
+        with Connection(server, port, key, zone_name, timeout) as connection:
             check_zone(connection, zone_name)
             current, cnames = read_rrsets(connection, zone_name, desired[zone_name])
-            if state == "present" and cnames:
-                (name, rtype), target = sorted(cnames.items())[0]
-                raise DnsUpdateError(
-                    zone_name,
-                    server_text,
-                    "%s has a CNAME (to %s), so it cannot also hold %s records: remove the CNAME first "
-                    "(state: absent with that record), since a CNAME excludes other data" % (name, target, rtype),
-                )
-            changes, unchanged = plan_zone(zone_name, desired[zone_name], current, state, keep_other_txt)
-            messages = build_messages(zone_name, changes, key, max_octets) if changes else []
-            plans.append((zone_name, changes, unchanged, messages))
-            if check_mode or not changes:
-                connection.close()
+        if state == "present" and cnames:
+            (name, rtype), target = sorted(cnames.items())[0]
+            raise DnsUpdateError(
+                zone_name,
+                server_text,
+                "%s has a CNAME (to %s), so it cannot also hold %s records: remove the CNAME first "
+                "(state: absent with that record), since a CNAME excludes other data" % (name, target, rtype),
+            )
+        changes, unchanged = plan_zone(zone_name, desired[zone_name], current, state, keep_other_txt)
+        messages = build_messages(zone_name, changes, key, max_octets) if changes else []
+        plans.append((zone_name, changes, unchanged, messages))
 
-        sent_total = 0
-        summary = {}
-        for zone_name, changes, unchanged, messages in plans:
-            sent = 0
-            if changes and not check_mode:
-                sent = send_messages(connections[zone_name], zone_name, messages)
-            sent_total += sent if not check_mode else len(messages)
-            summary[zone_name] = {
-                "added": sum(1 for change in changes if change["action"] == "add"),
-                "changed": sum(1 for change in changes if change["action"] == "change"),
-                "removed": sum(1 for change in changes if change["action"] == "remove"),
-                "unchanged": unchanged,
-                "messages": len(messages),
-            }
-    finally:
-        for connection in connections.values():
-            connection.close()
+    sent_total = 0
+    summary = {}
+    updated = []
+    for zone_name, changes, unchanged, messages in plans:
+        if messages and not check_mode:
+            try:
+                with Connection(server, port, key, zone_name, timeout) as connection:
+                    sent_total += send_messages(connection, zone_name, messages)
+            except DnsUpdateError as exc:
+                if updated:
+                    exc.reason += " (%d other zone(s) were updated before this one: %s)" % (
+                        len(updated), ", ".join(updated[:5]) + (", ..." if len(updated) > 5 else ""))
+                    exc.args = ("zone %s on %s: %s" % (exc.zone, exc.server, exc.reason),)
+                raise
+            updated.append(zone_name)
+        elif check_mode:
+            sent_total += len(messages)
+        summary[zone_name] = {
+            "added": sum(1 for change in changes if change["action"] == "add"),
+            "changed": sum(1 for change in changes if change["action"] == "change"),
+            "removed": sum(1 for change in changes if change["action"] == "remove"),
+            "unchanged": unchanged,
+            "messages": len(messages),
+        }
 
     all_changes = [change for _zone, changes, _unchanged, _messages in plans for change in changes]
     return {

@@ -418,3 +418,33 @@ def test_tlsa_record_check_run_run_and_rollover(bind_server, run_playbook, test_
     assert missing.rc != 0
     assert "certificate: %s: does not exist" % (tmp_path / "absent.pem") in missing.task_result("tlsa")["msg"]
     assert_no_traceback(missing)
+
+
+def test_more_zones_than_the_server_keeps_tcp_clients_for(bind_server):
+    # BIND serves 150 TCP clients at a time (tcp-clients) and closes idle connections: each zone
+    # gets its own short connections, so 200 zones in one call work.
+    zones = {"z%03d.test" % index: [] for index in range(200)}
+    zones["mx.test"] = [{"name": "mail", "type": "A", "value": "127.0.0.1"}]
+    bind = bind_server(zones)
+    key = dns_update.tsig_key(bind.tsig_name, bind.tsig_secret)
+    wanted = []
+    for index in range(200):
+        zone = "z%03d.test" % index
+        wanted += [
+            {"name": zone + ".", "type": "MX", "value": "10 mail.mx.test.", "zone": zone},
+            {"name": "_dmarc." + zone + ".", "type": "TXT", "value": "v=DMARC1; p=reject", "zone": zone},
+        ]
+    result = dns_update.publish(wanted, bind.address, key, port=bind.port)
+    assert result["messages"] == 200 and len(result["zones"]) == 200
+    assert served(bind, "_dmarc.z199.test.", "TXT") == {"v=DMARC1; p=reject"}
+    assert dns_update.publish(wanted, bind.address, key, port=bind.port)["changed"] is False
+
+    # A refusal in a later zone says which zones were already updated.
+    changed = [dict(item, value="v=DMARC1; p=quarantine") if item["type"] == "TXT" else item for item in wanted[:4]]
+    changed.append({"name": "x.z001.test.", "type": "MX", "value": "10 nohost.z001.test.", "zone": "z001.test"})
+    with pytest.raises(dns_update.DnsUpdateError) as caught:
+        dns_update.publish(changed, bind.address, key, port=bind.port)
+    assert str(caught.value).startswith("zone z001.test on 127.0.0.1 port %d: UPDATE 1 of 1 refused: the server REFUSED the update" % bind.port)
+    assert str(caught.value).endswith("(1 other zone(s) were updated before this one: z000.test)")
+    assert served(bind, "_dmarc.z000.test.", "TXT") == {"v=DMARC1; p=quarantine"}
+    assert served(bind, "_dmarc.z001.test.", "TXT") == {"v=DMARC1; p=reject"}

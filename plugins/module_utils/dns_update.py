@@ -66,6 +66,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_TTL = 3600
 MAX_TTL = 2147483647  # RFC 2181 8
 PIPELINE_WINDOW = 128  # queries in flight on the read connection
+MAX_RENDERINGS = 2  # per UPDATE, to use the room compression leaves
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 TSIG_ALGORITHMS = {
@@ -590,20 +591,27 @@ def _new_message(zone, key):
     return message
 
 
-def _wire_octets(message):
-    return len(message.to_wire(max_size=0xFFFFFFFF))
+def _wire_octets(message, limit=MAX_MESSAGE_OCTETS):
+    """The rendered size of ``message``, or ``limit + 1`` when it is larger than ``limit``."""
+    try:
+        return len(message.to_wire(max_size=limit))
+    except dns.exception.TooBig:
+        return limit + 1
 
 
 def _change_octets(zone, change):
-    """An upper bound of the octets ``change`` adds to a message of ``zone``, measured on the wire.
+    """``(octets, movable)``: an upper bound of the octets ``change`` adds to a message of ``zone``,
+    wherever it lands, and how many of them compression may save by pointing into the update section.
 
-    Every owner name lies in the zone, which the message's zone section already holds, so an
-    owner costs at most its labels below the zone plus a 2-octet pointer, and 2 octets when it
-    repeats; values are measured uncompressed. Compression only makes the real message smaller.
+    Every owner name lies in the zone, which the message's zone section holds at offset 12, so an
+    owner costs at most its labels below the zone plus a 2-octet pointer; values are counted
+    uncompressed. ``movable`` is what the new values' names (MX exchanges, CNAME targets) save when
+    an earlier copy can be pointed to: that saving can be lost again when later prerequisites push
+    the copy past the 16 KiB that pointers reach.
     """
     name = dns.name.from_text(change["name"])
     relative = name.relativize(dns.name.from_text(fqdn(zone)))
-    first_owner = 2 + sum(1 + len(label) for label in relative.labels)
+    owner = 2 + sum(1 + len(label) for label in relative.labels)
     before = change["before"]["rdatas"] if change["before"] else []
     after = change["after"]["rdatas"] if change["after"] else []
     # The RRs _apply_change writes: prerequisites (the values read, or one "does not exist"),
@@ -611,10 +619,24 @@ def _change_octets(zone, change):
     with_data = before + after
     without_data = (0 if before else 1) + (1 if after and change["type"] != "CNAME" else 0) + (1 if before else 0)
     count = len(with_data) + without_data
-    octets = first_owner + 2 * (count - 1) + 10 * count  # owners, then type, class, TTL, RDLENGTH each
+    octets = count * (owner + 10)  # owner, then type, class, TTL, RDLENGTH
     for rdata in with_data:
         octets += _rdata_octets(rdata)
-    return octets
+    movable = 0
+    for rdata in after:
+        if rdata.rdtype != dns.rdatatype.TXT:
+            movable += len(rdata.to_wire()) - len(rdata.to_wire(compress=_EveryNameKnown()))
+    return octets, movable
+
+
+class _EveryNameKnown(dict):
+    """A compression table that has every name: renders each compressible name as a pointer."""
+
+    def get(self, key, default=None):
+        return 12
+
+    def __setitem__(self, key, value):
+        pass
 
 
 def _rdata_octets(rdata):
@@ -626,34 +648,49 @@ def _rdata_octets(rdata):
 def build_messages(zone, changes, key, max_octets=MAX_MESSAGE_OCTETS):
     """Pack ``changes`` into as few UPDATE messages for ``zone`` as ``max_octets`` allows.
 
-    Each change's size is measured as it is added (``_change_octets``, an upper bound). When the
-    next change seems not to fit, the message so far is rendered to learn its real, compressed
-    size, and the change goes in if that leaves room; otherwise the message is closed. A change
-    (one RRset's prerequisites and updates) is never split. Returns ``[(message, changes_in_it)]``.
+    Each change's size is measured as it is added (``_change_octets``, an upper bound wherever the
+    change lands) and summed. When the next change would not fit, the message is rendered: its real
+    size, plus what compression of the update section's value names could still lose (pointers
+    reach only the first 16 KiB, and new prerequisites move the update section), is again an upper
+    bound, usually well below the sum, and filling goes on from there. A change, one RRset's
+    prerequisites and updates, is never split. Returns ``[(message, changes_in_it)]``.
     """
     empty = _wire_octets(_new_message(zone, key))
-    messages = []
-    message, batch, used = None, [], empty
+    sizes = []
     for change in changes:
-        octets = _change_octets(zone, change)
+        octets, movable = _change_octets(zone, change)
         if empty + octets > max_octets:
             raise DnsUpdateError(
                 zone,
                 "(not sent)",
                 "%s %s alone needs about %d octets, more than one DNS message holds (%d)" % (change["name"], change["type"], empty + octets, max_octets),
             )
-        if batch and used + octets > max_octets:
-            used = _wire_octets(message)  # the real size: compression left more room than the estimates
-            if used + octets > max_octets:
-                messages.append((message, batch))
-                message, batch, used = None, [], empty
-        if message is None:
-            message = _new_message(zone, key)
-        _apply_change(message, change)
-        batch.append(change)
-        used += octets
-    if batch:
-        messages.append((message, batch))
+        sizes.append((octets, movable))
+
+    messages = []
+    index = 0
+    while index < len(changes):
+        message = _new_message(zone, key)
+        start = index
+        used = empty
+        movable = 0
+        renderings = 0
+        while index < len(changes):
+            octets, change_movable = sizes[index]
+            if used + octets <= max_octets:
+                _apply_change(message, changes[index])
+                used += octets
+                movable += change_movable
+                index += 1
+                continue
+            if renderings == MAX_RENDERINGS or index == start:
+                break
+            renderings += 1
+            bound = _wire_octets(message, max_octets) + movable
+            if bound >= used:
+                break
+            used = bound
+        messages.append((message, changes[start:index]))
     return messages
 
 

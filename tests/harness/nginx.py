@@ -35,6 +35,10 @@ class Site:
     sensible timeout; ``slow_after``: octets sent at full speed first (``limit_rate_after``),
     e.g. 1024 to let the headers and the start of a larger body through.
     ``aliases``: more server names for the same site (and certificate).
+    ``root``: an existing directory to serve as the document root, as it is (for example the
+    directory a role wrote), instead of ``files``. ``locations``: nginx directives for the server
+    block in place of the plain ``location / { try_files $uri =404; }``, for example an ``include``
+    of a role's own location file (see ``NginxServer(http_config=...)`` for http-level ones).
     """
 
     name: str
@@ -46,6 +50,8 @@ class Site:
     slow: bool = False
     slow_after: int = 0
     aliases: tuple = ()
+    root: str = None
+    locations: str = None
 
 
 class HttpResponse(NamedTuple):
@@ -64,14 +70,20 @@ class NginxServer(ServerBase):
 
     name = "nginx"
 
-    def __init__(self, sites, ca=None, *, address="127.0.0.1", directory=None, start_timeout=10.0):
+    def __init__(self, sites, ca=None, *, address="127.0.0.1", directory=None, start_timeout=10.0, http_config=""):
         self.ca = ca if ca is not None else TestCA()
         self.sites = {}
+        # Directives at the http level, before the servers (e.g. ``include /path/map.conf;``).
+        self.http_config = http_config
         for site in sites:
             if site.name in self.sites:
                 raise ValueError("two sites named %s" % site.name)
-            if site.status is not None and site.redirect is not None:
-                raise ValueError("site %s: status and redirect exclude each other" % site.name)
+            if sum(option is not None for option in (site.status, site.redirect, site.locations)) > 1:
+                raise ValueError("site %s: status, redirect and locations exclude each other" % site.name)
+            if site.root is not None and site.files:
+                raise ValueError("site %s: root and files exclude each other" % site.name)
+            if site.root is not None and not os.path.isdir(site.root):
+                raise ValueError("site %s: root %s is not a directory" % (site.name, site.root))
             self.sites[site.name] = site
         self.address = address
         self.https_port = None
@@ -107,6 +119,8 @@ class NginxServer(ServerBase):
             issued = self.ca.certificate(site.certificate, [site.name] + list(site.aliases))
             self.certificates[site.name] = issued
             issued.write(self._dir.join("certs"), site.name)
+            if site.root is not None:
+                continue
             root = self._dir.join("sites", site.name)
             os.makedirs(root, exist_ok=True)
             for url_path, content in site.files.items():
@@ -146,6 +160,7 @@ class NginxServer(ServerBase):
             lines.append("  %s_temp_path %s/tmp/%s;" % (kind, directory, kind))
         lines += [
             "  server_tokens off;",
+            self.http_config,
             "  sendfile on;",
             "  keepalive_timeout 5;",
             "  ssl_protocols TLSv1.2 TLSv1.3;",
@@ -167,7 +182,7 @@ class NginxServer(ServerBase):
                 "    server_name %s;" % " ".join([site.name] + list(site.aliases)),
                 "    ssl_certificate %s/certs/%s.chain.pem;" % (directory, site.name),
                 "    ssl_certificate_key %s/certs/%s.key;" % (directory, site.name),
-                "    root %s/sites/%s;" % (directory, site.name),
+                "    root %s;" % (site.root if site.root is not None else "%s/sites/%s" % (directory, site.name)),
                 "    types { }",
                 '    default_type "%s";' % site.content_type,
             ]
@@ -177,6 +192,8 @@ class NginxServer(ServerBase):
                 lines.append("    location / { return %d; }" % site.status)
             elif site.redirect is not None:
                 lines.append('    location / { return 301 "%s"; }' % site.redirect)
+            elif site.locations is not None:
+                lines.append(site.locations)
             else:
                 lines.append("    location / { try_files $uri =404; }")
             lines.append("  }")

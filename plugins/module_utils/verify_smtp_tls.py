@@ -1,0 +1,422 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mailsec.posture contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Verify the MX hosts' SMTP STARTTLS and DANE as senders see them, for many domains at once.
+
+Private to the collection: users may rely only on plugins and modules.
+
+Everything network-bound runs in the resolver's event loop: every domain's MX lookup (and, to
+learn its MTA-STS mode, its ``_mta-sts`` record and policy host) at once; then every distinct MX
+host's addresses and TLSA records at once; then one SMTP probe per distinct MX host (a host
+shared by a thousand domains is probed once) and the policy fetches, at most ``concurrency`` at
+a time. Then come the checks of each domain, plain computation.
+
+How strict the certificate checks are follows what senders do with it:
+
+- A certificate that does not verify for the MX name (wrong name, expired, untrusted chain)
+  **fails** when the domain's MTA-STS mode is ``enforce``: RFC 8461 4.2 makes senders refuse
+  to deliver over such a connection. Otherwise it **warns**: in ``testing`` mode senders report
+  but deliver (RFC 8461 5), and opportunistic TLS (RFC 3207, RFC 7435) and DANE-EE (RFC 7672
+  3.1.1, which ignores names and dates) deliver too, but turning enforce on would lose mail.
+- TLSA records only count when a validating resolver vouches for them (the AD bit; RFC 7672
+  2.2). The ``nameservers`` must be a validating resolver for the DANE checks; an answer
+  without AD fails ``dane.tlsa_dnssec``. A SERVFAIL for the TLSA lookup (what validating
+  resolvers answer for bogus signatures) fails it too: DANE senders then defer mail.
+
+Check names (see docs/checks-transport.md): ``smtp.mx``, ``smtp.address``, ``smtp.connect``,
+``smtp.starttls``, ``smtp.certificate``, ``smtp.certificate_expiry``, ``dane.tlsa``,
+``dane.tlsa_dnssec``, ``dane.tlsa_match``, ``dane.tlsa_expected``, ``dane.mx_dnssec``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ansible_collections.mailsec.posture.plugins.module_utils import dane, probes, verify_input, verify_mta_sts
+from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+
+DEFAULT_PORT = 25
+MODE_SOURCES = ("auto", "enforce", "testing", "none")
+
+
+class MxHost:
+    """One distinct MX host: its address and TLSA answers, and the SMTP probe's result."""
+
+    def __init__(self, host, port):
+        self.host = host
+        self.port = port
+        self.address_answers = []
+        self.tlsa = None
+        self.probe = None
+
+    @property
+    def tlsa_name(self):
+        return "_%d._tcp.%s" % (self.port, self.host)
+
+    @property
+    def addresses(self):
+        return [address for answer in self.address_answers if answer.ok for address in answer.records]
+
+    @property
+    def tlsa_values(self):
+        if self.tlsa is None or not self.tlsa.ok:
+            return []
+        return [_tlsa_text(value) for value in self.tlsa.records]
+
+    def facts(self):
+        probe = self.probe.as_dict() if self.probe is not None else None
+        return {
+            "host": self.host,
+            "port": self.port,
+            "addresses": self.addresses,
+            "tlsa": self.tlsa_values,
+            "tlsa_authenticated": bool(self.tlsa is not None and self.tlsa.ok and self.tlsa.authenticated),
+            "probe": probe,
+        }
+
+
+def _tlsa_text(value):
+    if isinstance(value, (tuple, list)):
+        return "%d %d %d %s" % tuple(value)
+    return str(value)
+
+
+def _mx_exchanges(answer):
+    """``[(preference, host)]`` sorted by preference; a null MX gives ``[]``."""
+    if answer is None or not answer.ok:
+        return []
+    pairs = sorted(set((int(preference), exchange.rstrip(".").lower()) for preference, exchange in answer.records))
+    return [(preference, host) for preference, host in pairs if host not in ("", ".")]
+
+
+def _is_null_mx(answer):
+    return answer is not None and answer.ok and all(exchange.rstrip(".") == "" for _preference, exchange in answer.records)
+
+
+class Plan:
+    """What one call gathers before it judges anything."""
+
+    def __init__(self):
+        self.mx = {}  # domain -> MX Answer
+        self.policies = {}  # domain -> verify_mta_sts.LiveMtaSts (when learning modes)
+        self.hosts = {}  # host -> MxHost, in the order the domains name them
+
+
+def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
+           learn_modes=True, policy_port=verify_mta_sts.DEFAULT_PORT):
+    """Resolve every domain and MX host, then probe each distinct MX host once, in the resolver's loop.
+
+    Lookups first (every domain's MX, and with ``learn_modes`` its ``_mta-sts`` record and policy
+    host; then every distinct MX host's addresses and TLSA records), then the SMTP probes and, with
+    ``learn_modes``, the policy fetches (only for a valid ``_mta-sts`` record, as senders do), at
+    most ``concurrency`` at a time. Lookups never overlap the handshakes, which would let answers
+    overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
+    """
+    plan = Plan()
+    if not domains:
+        return plan
+
+    async def every():
+        slots = asyncio.Semaphore(concurrency)
+        if learn_modes:
+            found = await asyncio.gather(*(verify_mta_sts.resolve(domain, resolver, want_mx=True) for domain in domains))
+            for live in found:
+                plan.policies[live.domain] = live
+                plan.mx[live.domain] = live.mx
+        else:
+            for domain, answer in zip(domains, await resolver.agather([(domain, "MX") for domain in domains])):
+                plan.mx[domain] = answer
+        for domain in domains:
+            for _preference, host in _mx_exchanges(plan.mx[domain]):
+                plan.hosts.setdefault(host, MxHost(host, port))
+        hosts = list(plan.hosts.values())
+        pairs = []
+        for mx_host in hosts:
+            pairs.extend([(mx_host.host, "A"), (mx_host.host, "AAAA"), (mx_host.tlsa_name, "TLSA")])
+        answers = await resolver.agather(pairs)
+        for index, mx_host in enumerate(hosts):
+            mx_host.address_answers = answers[index * 3:index * 3 + 2]
+            mx_host.tlsa = answers[index * 3 + 2]
+
+        async def probe(mx_host):
+            if mx_host.addresses:
+                async with slots:
+                    mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=port, timeout=timeout, ca_path=ca_path,
+                                                             helo_name=helo_name)
+
+        jobs = [probe(mx_host) for mx_host in hosts]
+        jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True) for live in plan.policies.values()]
+        await asyncio.gather(*jobs)
+
+    resolver.run(every())
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+
+def domain_mode(target, live, mode_source):
+    """``(mode or None, where it came from)``: the MTA-STS mode the certificate checks follow."""
+    if mode_source != "auto":
+        return mode_source, "the mta_sts_mode option"
+    if live is not None and live.mode is not None:
+        return live.mode, "the live MTA-STS policy"
+    spec = target.spec
+    if spec is not None and spec.get("mta_sts"):
+        return spec["mta_sts"]["mode"], "the inventory (the live policy could not be read)"
+    if live is not None and live.selected_txt and live.selected_txt["valid"]:
+        return None, "an MTA-STS record whose policy could not be read"
+    return None, "no MTA-STS policy"
+
+
+def _severity_for_invalid(mode):
+    return "fail" if mode == "enforce" else "warn"
+
+
+def _consequence(mode, source):
+    if mode == "enforce":
+        return "MTA-STS mode enforce (from %s): senders refuse to deliver to this MX" % source
+    if mode == "testing":
+        return "MTA-STS mode testing (from %s): senders report the failure and deliver; enforce would refuse" % source
+    return "%s: opportunistic senders deliver anyway, but an MTA-STS enforce policy would refuse this MX" % (
+        "MTA-STS mode none (from %s)" % source if mode == "none" else source[:1].upper() + source[1:])
+
+
+def _check_connection(result, mx_host):
+    """smtp.connect and smtp.starttls; True when a handshake was made."""
+    probe = mx_host.probe
+    subject = mx_host.host
+    stage_starttls = probe.error in (probes.NO_STARTTLS, probes.STARTTLS_REFUSED, probes.TLS) or (
+        probe.error == probes.TIMEOUT and probe.starttls)
+    if probe.error is not None and not stage_starttls:
+        result.failed("smtp.connect", probe.detail, subject)
+        return False
+    offers = ", ".join(probe.ehlo_keywords) or "nothing"
+    result.passed("smtp.connect", "%s port %d: %s; EHLO offers %s" % (probe.address, probe.port, probe.banner, offers), subject)
+    if probe.error is not None:
+        result.failed("smtp.starttls", probe.detail, subject)
+        return False
+    result.passed("smtp.starttls", "STARTTLS, %s, %s" % (probe.tls_version, probe.cipher), subject)
+    return True
+
+
+def _check_certificate(result, mx_host, mode, source, expiry_warn_days):
+    probe = mx_host.probe
+    subject = mx_host.host
+    facts = probe.certificate
+    if probe.verified:
+        result.passed("smtp.certificate", "valid for %s and trusted: %s" % (mx_host.host, probes.describe_certificate(facts)), subject)
+    else:
+        result.add("smtp.certificate", _severity_for_invalid(mode), "%s; %s" % (probe.verify_detail, _consequence(mode, source)), subject)
+    if not facts:
+        return
+    days = facts["days_to_expiry"]
+    if days < 0:
+        result.add("smtp.certificate_expiry", _severity_for_invalid(mode), "expired on %s (%d day(s) ago); %s"
+                   % (facts["not_after"], -days, _consequence(mode, source)), subject)
+    elif days < expiry_warn_days:
+        result.warned("smtp.certificate_expiry", "expires on %s, in %d day(s) (under %d): renew it" % (facts["not_after"], days, expiry_warn_days), subject)
+    else:
+        result.passed("smtp.certificate_expiry", "expires on %s, in %d day(s)" % (facts["not_after"], days), subject)
+
+
+def _check_tlsa(result, mx_host, required, expected_values):
+    """dane.tlsa, dane.tlsa_dnssec, dane.tlsa_match, dane.tlsa_expected for one MX host."""
+    answer = mx_host.tlsa
+    subject = mx_host.host
+    name = mx_host.tlsa_name
+    if answer.kind == "servfail":
+        result.failed(
+            "dane.tlsa_dnssec",
+            "%s: the resolver answered SERVFAIL; from a validating resolver this means bogus DNSSEC signatures (or a broken zone), "
+            "and DANE senders defer mail to this MX (RFC 7672 2.2)" % answer.describe(),
+            subject,
+        )
+        return
+    if answer.failed:
+        result.failed("dane.tlsa", "the TLSA lookup failed: %s" % answer.describe(), subject)
+        return
+    if not answer.ok:
+        if required or expected_values:
+            result.failed("dane.tlsa", "no TLSA records at %s (%s), but DANE is expected for this MX" % (name, answer.kind.upper()), subject)
+        else:
+            result.passed("dane.tlsa", "no TLSA records at %s: DANE is not in use for this MX" % name, subject)
+        return
+    values = mx_host.tlsa_values
+    verdicts = [(value, dane.parse(value)) for value in values]
+    errors = ["%s: %s" % (value, "; ".join(verdict["errors"])) for value, verdict in verdicts if verdict["errors"]]
+    warnings = ["%s: %s" % (value, "; ".join(verdict["warnings"])) for value, verdict in verdicts if verdict["warnings"]]
+    usable = [value for value, verdict in verdicts if verdict["valid"] and verdict["usage"] in dane.SMTP_USAGES]
+    if not usable:
+        result.failed("dane.tlsa", "%d TLSA record(s) at %s, none usable for SMTP: %s" % (len(values), name, "; ".join(errors + warnings)), subject)
+    elif errors or warnings:
+        result.warned("dane.tlsa", "%d usable of %d TLSA record(s) at %s; %s" % (len(usable), len(values), name, "; ".join(errors + warnings)), subject)
+    else:
+        result.passed("dane.tlsa", "%d TLSA record(s) at %s" % (len(values), name), subject)
+
+    if answer.authenticated:
+        result.passed("dane.tlsa_dnssec", "DNSSEC-validated (AD bit set by the resolver)", subject)
+    else:
+        result.failed(
+            "dane.tlsa_dnssec",
+            "TLSA not DNSSEC-validated: the answer for %s has no AD bit, so senders ignore these records; sign the zone (and publish its DS), "
+            "and give a validating resolver as nameservers" % name,
+            subject,
+        )
+
+    probe = mx_host.probe
+    if probe is not None and probe.chain_der:
+        matched = dane.matching_records(usable, probe.chain_der)
+        if matched:
+            result.passed("dane.tlsa_match", "the presented chain matches %s" % ", ".join(_short(value) for value in matched), subject)
+        else:
+            spki = (probe.certificate or {}).get("spki_sha256")
+            hint = " (the leaf's key would be '3 1 1 %s')" % spki if spki else ""
+            result.failed(
+                "dane.tlsa_match",
+                "no TLSA record at %s matches the certificate chain the server presents%s: DANE senders refuse to deliver to this MX"
+                % (name, hint),
+                subject,
+            )
+
+    if expected_values:
+        _check_tlsa_expected(result, subject, name, values, expected_values)
+
+
+def _short(value):
+    parts = value.split()
+    if len(parts) == 4 and len(parts[3]) > 16:
+        return "%s %s %s %s..." % (parts[0], parts[1], parts[2], parts[3][:16])
+    return value
+
+
+def _canonical_tlsa(value):
+    parsed = dane.parse(value)
+    if parsed["valid"]:
+        return "%d %d %d %s" % (parsed["usage"], parsed["selector"], parsed["matching_type"], parsed["data"])
+    return " ".join(str(value).split()).lower()
+
+
+def _check_tlsa_expected(result, subject, name, live_values, expected_values):
+    live = set(_canonical_tlsa(value) for value in live_values)
+    wanted = set(_canonical_tlsa(value) for value in expected_values)
+    missing = sorted(wanted - live)
+    extra = sorted(live - wanted)
+    if not missing and not extra:
+        return result.passed("dane.tlsa_expected", "the TLSA records at %s are the expected ones" % name, subject)
+    parts = []
+    if missing:
+        parts.append("missing %s" % ", ".join(_short(value) for value in missing))
+    if extra:
+        parts.append("not expected %s" % ", ".join(_short(value) for value in extra))
+    return result.failed("dane.tlsa_expected", "%s: %s" % (name, "; ".join(parts)), subject)
+
+
+def expected_tlsa(target, expected, mx_host):
+    """The TLSA values expected at an MX host: from the ``expected`` records, else from the domain's
+    ``dane`` spec when it holds a certificate or key and lists this host among its MX."""
+    if expected:
+        return expected.tlsa(mx_host.host, mx_host.port)
+    spec = target.spec
+    if spec is None or not spec.get("dane") or spec["dane"].get("port", DEFAULT_PORT) != mx_host.port:
+        return []
+    if mx_host.host not in [item["host"] for item in spec["mx"]]:
+        return []
+    return dane.build(spec["dane"])
+
+
+def evaluate(target, plan, expected, mode_source="auto", require_dane=False, expiry_warn_days=14):
+    """The checks of one domain; ``{domain, status, checks, mx}`` (``mx``: its MX host names by preference)."""
+    result = DomainChecks(target.name)
+    answer = plan.mx.get(target.name)
+    entry_hosts = []
+    if answer.failed:
+        result.failed("smtp.mx", "the MX lookup failed: %s" % answer.describe(), target.name)
+    elif _is_null_mx(answer):
+        result.passed("smtp.mx", "null MX (RFC 7505): %s accepts no mail, so there is no MX to check" % target.name, target.name)
+    elif not answer.ok:
+        result.failed("smtp.mx", "%s has no MX records (%s); publish the MX host(s)" % (target.name, answer.kind.upper()), target.name)
+    else:
+        exchanges = _mx_exchanges(answer)
+        result.passed("smtp.mx", ", ".join("%s (%d)" % (host, preference) for preference, host in exchanges), target.name)
+        mode, source = domain_mode(target, plan.policies.get(target.name), mode_source)
+        dane_spec = target.spec.get("dane") if target.spec is not None else None
+        required = require_dane or bool(dane_spec)
+        any_tlsa = False
+        for _preference, host in exchanges:
+            mx_host = plan.hosts[host]
+            entry_hosts.append(host)
+            if not _check_address(result, mx_host):
+                _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
+                continue
+            if _check_connection(result, mx_host):
+                _check_certificate(result, mx_host, mode, source, expiry_warn_days)
+            _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
+            any_tlsa = any_tlsa or bool(mx_host.tlsa_values)
+        if any_tlsa and not answer.authenticated:
+            result.warned(
+                "dane.mx_dnssec",
+                "the MX records of %s are not DNSSEC-validated: DANE senders use the MX hosts' TLSA records only when the MX RRset "
+                "is secure (RFC 7672 2.2.1)" % target.name,
+                target.name,
+            )
+    entry = result.as_dict()
+    entry["mx"] = entry_hosts
+    return entry
+
+
+def _check_address(result, mx_host):
+    addresses = mx_host.addresses
+    if addresses:
+        result.passed("smtp.address", "%s resolves to %s" % (mx_host.host, ", ".join(addresses)), mx_host.host)
+        return True
+    failures = [answer for answer in mx_host.address_answers if answer.failed]
+    if failures:
+        result.failed("smtp.address", "the lookup failed: %s" % "; ".join(answer.describe() for answer in failures), mx_host.host)
+    else:
+        result.failed("smtp.address", "%s has no A or AAAA record: senders cannot reach it" % mx_host.host, mx_host.host)
+    return False
+
+
+def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
+           mode_source="auto", require_dane=False, expiry_warn_days=14, policy_port=verify_mta_sts.DEFAULT_PORT):
+    """Verify every target; the per-domain results in order, and the distinct MX hosts' facts."""
+    plan = gather([target.name for target in targets], resolver, port, timeout, ca_path, concurrency, helo_name,
+                  learn_modes=mode_source == "auto", policy_port=policy_port)
+    domain_results = [evaluate(target, plan, expected, mode_source, require_dane, expiry_warn_days) for target in targets]
+    return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()]
+
+
+def run(params):
+    """The module's work from its parameters: ``(result, failure message or None)``."""
+    verify_input.check_common_options(params["timeout"], params["concurrency"], params.get("ca_path"), params["expiry_warn_days"])
+    for option in ("port", "mta_sts_port"):
+        value = params.get(option)
+        if value is not None and not 0 < value < 65536:
+            raise SpecError(option, "must be from 1 to 65535, got %r" % (value,))
+    mode_source = params.get("mta_sts_mode") or "auto"
+    if mode_source not in MODE_SOURCES:
+        raise SpecError("mta_sts_mode", "must be one of %s, got %r" % (", ".join(MODE_SOURCES), mode_source))
+    targets, _model = verify_input.targets(params.get("domains"), params.get("mailsec_domains"), params.get("mail_host"), params.get("domain_defaults"))
+    expected = verify_input.expected_state(params.get("expected"))
+    resolver = verify_input.make_resolver(params.get("nameservers"), params["timeout"], params["concurrency"])
+    domain_results, hosts = verify(
+        targets,
+        resolver,
+        expected,
+        port=params.get("port") or DEFAULT_PORT,
+        timeout=params["timeout"],
+        ca_path=params.get("ca_path"),
+        concurrency=params["concurrency"],
+        helo_name=params.get("helo_name"),
+        mode_source=mode_source,
+        require_dane=bool(params.get("require_dane")),
+        expiry_warn_days=params["expiry_warn_days"],
+        policy_port=params.get("mta_sts_port") or verify_mta_sts.DEFAULT_PORT,
+    )
+    result, failure = verify_input.outcome(domain_results, params["fail_on"])
+    result["mx_hosts"] = hosts
+    return result, failure

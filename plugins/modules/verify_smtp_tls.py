@@ -1,0 +1,271 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mailsec.posture contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: verify_smtp_tls
+author:
+  - mailsec.posture contributors (@mailsec)
+version_added: 0.1.0
+short_description: Verify STARTTLS, certificates and DANE of the MX hosts of many mail domains
+description:
+  - For every domain, looks up its MX hosts through O(nameservers) and, for each distinct MX host (a host shared by
+    many domains is probed once per call), connects to the address they return, reads the greeting, sends EHLO, checks
+    that STARTTLS is offered, makes the TLS handshake with SNI for the MX name and checks the certificate (valid for
+    the MX name, a chain to a trusted CA from the system store plus O(ca_path), days to expiry). It says QUIT and
+    never sends mail. O(timeout) bounds each host's probe as a whole.
+  - "A certificate that does not verify fails when the domain's MTA-STS mode is C(enforce) (senders then refuse to
+    deliver, RFC 8461 4.2) and warns otherwise (senders in C(testing) mode, opportunistic TLS and DANE-EE deliver).
+    The mode comes from the live policy (O(mta_sts_mode=auto)), else from O(mailsec_domains), or is set by
+    O(mta_sts_mode)."
+  - When TLSA records exist at C(_<port>._tcp.<mx host>), the answer must carry the AD bit of a validating resolver
+    (so O(nameservers) must be a validating resolver for these checks; an answer without AD fails
+    C(dane.tlsa_dnssec), as does a SERVFAIL, which is what validating resolvers answer for bogus signatures), and at
+    least one usable TLSA record must match the certificate chain the server presents.
+  - "The handshake verifies with OpenSSL; only when that fails does a second connection, with verification off,
+    read the presented chain, to describe the certificate and to match it against TLSA records. A certificate is
+    never reported valid unless OpenSSL verified it."
+  - Read-only; C(changed) is always false. The collection's C(docs/checks-transport.md) explains every check and
+    how to fix it. The task fails when a check at or above O(fail_on) fails.
+options:
+  domains:
+    description:
+      - Domain names to check. Mutually exclusive with O(mailsec_domains); one of them is required.
+    type: list
+    elements: str
+  mailsec_domains:
+    description:
+      - The C(mailsec_domains) inventory model. Gives each domain's MTA-STS mode when the live policy cannot be read,
+        makes TLSA records required for domains with C(dane) on, and gives the expected TLSA values when the model
+        holds the certificate or key.
+    type: list
+    elements: raw
+  mail_host:
+    description: The C(mailsec_mail_host) of the model. Used with O(mailsec_domains).
+    type: str
+  domain_defaults:
+    description: The C(mailsec_domain_defaults) of the model. Used with O(mailsec_domains).
+    type: dict
+    default: {}
+  expected:
+    description:
+      - The records the domains should publish, as the C(mailsec.posture.mail_records) lookup returns them; their TLSA
+        records are compared with the live ones (C(dane.tlsa_expected)).
+    type: list
+    elements: dict
+  nameservers:
+    description:
+      - Nameservers to resolve every name through, as C(address) or C(address:port) (C([v6address]:port) for IPv6).
+        For the DANE checks they must be a validating resolver. Default the system's (C(/etc/resolv.conf)).
+    type: list
+    elements: str
+    default: []
+  port:
+    description:
+      - The SMTP port of the MX hosts, and the port in the TLSA owner name C(_<port>._tcp.<mx host>). Senders use 25;
+        other ports are for test setups.
+    type: int
+    default: 25
+  helo_name:
+    description: The name to send with EHLO. Default this host's name when it is fully qualified, else the address literal of the connection's local end.
+    type: str
+  timeout:
+    description: Seconds one MX host's probe may take in all, and the time one DNS lookup may take.
+    type: float
+    default: 10
+  concurrency:
+    description: How many MX hosts are probed at once.
+    type: int
+    default: 32
+  ca_path:
+    description:
+      - A PEM bundle or an OpenSSL hashed directory of CA certificates trusted in addition to the system store.
+    type: path
+  mta_sts_mode:
+    description:
+      - The MTA-STS mode that decides whether an invalid certificate fails or warns.
+      - C(auto) reads each domain's live policy (its C(_mta-sts) TXT record and C(https://mta-sts.<domain>/.well-known/mta-sts.txt)),
+        falling back to the mode in O(mailsec_domains).
+    type: str
+    choices: [auto, enforce, testing, none]
+    default: auto
+  mta_sts_port:
+    description: The HTTPS port of the policy hosts when O(mta_sts_mode=auto). Senders use 443.
+    type: int
+    default: 443
+  require_dane:
+    description:
+      - Fail C(dane.tlsa) for MX hosts without TLSA records. Domains with C(dane) on in O(mailsec_domains) require
+        them anyway.
+    type: bool
+    default: false
+  expiry_warn_days:
+    description: A certificate that expires in fewer days than this warns.
+    type: int
+    default: 14
+  fail_on:
+    description:
+      - C(fail) fails the task when any check fails; C(warn) also when a check warns; C(never) only reports.
+    type: str
+    choices: [fail, warn, never]
+    default: fail
+attributes:
+  check_mode:
+    description: Runs the same checks in check mode; nothing is ever changed.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: none
+  idempotent:
+    description: Read-only; running it again changes nothing (the live state may change between runs).
+    support: full
+notes:
+  - Outbound port 25 is blocked on many networks; run this where the MX hosts can be reached, as senders reach them.
+  - Only the DANE-TA (2) and DANE-EE (3) usages count for SMTP (RFC 7672 3.1.3). Matching a DANE-TA record needs
+    the chain the server sends; Python before 3.10 exposes only the leaf, so such records then never match.
+requirements:
+  - cryptography (certificate details and expiry; the other checks work without it)
+seealso:
+  - module: mailsec.posture.verify_mta_sts
+  - name: RFC 7672 (SMTP DANE)
+    description: SMTP Security via Opportunistic DANE TLS.
+    link: https://www.rfc-editor.org/rfc/rfc7672
+"""
+
+EXAMPLES = r"""
+- name: Check the MX hosts of two domains, DANE through a validating resolver
+  mailsec.posture.verify_smtp_tls:
+    domains: [example.com, example.net]
+    nameservers: [127.0.0.1]   # a local validating resolver (unbound)
+
+- name: Check every domain of the inventory, require DANE, report only
+  mailsec.posture.verify_smtp_tls:
+    mailsec_domains: "{{ mailsec_domains }}"
+    mail_host: "{{ mailsec_mail_host }}"
+    require_dane: true
+    fail_on: never
+  register: smtp_state
+
+- name: Warnings fail too (an MX certificate that expires in under 30 days)
+  mailsec.posture.verify_smtp_tls:
+    domains: [example.com]
+    expiry_warn_days: 30
+    fail_on: warn
+"""
+
+RETURN = r"""
+domains:
+  description: One entry per domain, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    domain:
+      description: The domain name (IDNA A-labels, lower case).
+      type: str
+      sample: example.com
+    status:
+      description: The worst status of its checks.
+      type: str
+      sample: pass
+    checks:
+      description: The checks in the order they were made; each has C(name), C(status) (C(pass), C(warn), C(fail)),
+        C(detail) and C(subject) (the MX host or the domain it is about).
+      type: list
+      elements: dict
+      sample:
+        - name: smtp.starttls
+          status: pass
+          detail: STARTTLS, TLSv1.3, TLS_AES_256_GCM_SHA384
+          subject: mail.example.com
+        - name: dane.tlsa_match
+          status: fail
+          detail: "no TLSA record at _25._tcp.mail.example.com matches the certificate chain the server presents: DANE
+            senders refuse to deliver to this MX"
+          subject: mail.example.com
+    mx:
+      description: The domain's MX host names by preference (their probes are in RV(mx_hosts)).
+      type: list
+      elements: str
+      sample: [mail.example.com]
+mx_hosts:
+  description: Each distinct MX host once, with what was found.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The MX host name.
+      type: str
+      sample: mail.example.com
+    port:
+      description: The port probed.
+      type: int
+      sample: 25
+    addresses:
+      description: Its addresses.
+      type: list
+      elements: str
+      sample: [192.0.2.25]
+    tlsa:
+      description: The TLSA records at C(_<port>._tcp.<host>) in presentation form.
+      type: list
+      elements: str
+    tlsa_authenticated:
+      description: Whether the TLSA answer carried the AD bit.
+      type: bool
+    probe:
+      description: The probe's outcome (banner, EHLO keywords, STARTTLS, TLS version and cipher, verified, verify
+        reason and detail, certificate facts, chain length, error kind and detail, timing in seconds), or null when
+        the host has no address.
+      type: dict
+summary:
+  description: Counts of domains and checks by status, and the overall status.
+  returned: always
+  type: dict
+  sample:
+    domains: 1
+    domains_by_status: {pass: 1, warn: 0, fail: 0}
+    checks_by_status: {pass: 9, warn: 0, fail: 0}
+    status: pass
+"""
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.verify_smtp_tls import run
+
+
+def main():
+    argument_spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
+    argument_spec.update(
+        port={"type": "int", "default": 25},
+        helo_name={"type": "str"},
+        mta_sts_mode={"type": "str", "default": "auto", "choices": ["auto", "enforce", "testing", "none"]},
+        mta_sts_port={"type": "int", "default": 443},
+        require_dane={"type": "bool", "default": False},
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
+        required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
+        supports_check_mode=True,
+    )
+    try:
+        result, failure = run(module.params)
+    except MailsecError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

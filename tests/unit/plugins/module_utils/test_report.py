@@ -1,0 +1,179 @@
+"""The verification report: merging the verifiers' results, the HTML page, and the filters over them."""
+
+import html.parser
+import re
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mailsec.posture.plugins.filter import verify_report as report_filters
+from ansible_collections.mailsec.posture.plugins.module_utils import report
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+
+
+def check(name, status, detail="ok", subject=None):
+    entry = {"name": name, "status": status, "detail": detail}
+    if subject:
+        entry["subject"] = subject
+    return entry
+
+
+def result(*domains):
+    entries = [{"domain": domain, "status": "pass", "checks": found} for domain, found in domains]
+    return {"changed": False, "domains": entries, "summary": {}}
+
+
+DNS = result(("a.example", [check("spf.record", "pass"), check("dmarc.record", "warn", "no rua")]),
+             ("b.example", [check("spf.record", "fail", "2 SPF records <script>alert(1)</script>")]))
+SMTP = result(("b.example", [check("smtp.certificate", "pass", subject="mx1.b.example"),
+                             check("smtp.certificate", "fail", "expired", subject="mx2.b.example")]),
+              ("c.example", [check("smtp.certificate", "pass", subject="mx.c.example")]))
+SKIPPED = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+
+
+def build(**options):
+    return report.build_report({"verify_dns": DNS, "verify_mta_sts": SKIPPED, "verify_smtp_tls": SMTP},
+                               generated="2026-01-01T00:00:00+00:00", **options)
+
+
+def test_results_merge_per_domain_in_the_order_first_seen():
+    merged = build()
+    assert merged["modules"] == ["verify_dns", "verify_smtp_tls"]  # the skipped one is left out
+    assert [entry["domain"] for entry in merged["domains"]] == ["a.example", "b.example", "c.example"]
+    assert merged["checks"] == ["spf.record", "dmarc.record", "smtp.certificate"]
+    b_checks = merged["domains"][1]["checks"]
+    assert [(entry["module"], entry["name"], entry.get("subject")) for entry in b_checks] == [
+        ("verify_dns", "spf.record", None), ("verify_smtp_tls", "smtp.certificate", "mx1.b.example"),
+        ("verify_smtp_tls", "smtp.certificate", "mx2.b.example")]
+    assert [entry["status"] for entry in merged["domains"]] == ["warn", "fail", "pass"]
+    assert merged["summary"]["checks_by_status"] == {"pass": 3, "warn": 1, "fail": 2}
+    assert merged["summary"]["status"] == "fail" and merged["summary"]["modules"] == ["verify_dns", "verify_smtp_tls"]
+    assert merged["summary_line"] == "3 domain(s): 1 pass, 1 warn, 1 fail (6 checks: 3 pass, 1 warn, 2 fail)"
+
+
+@pytest.mark.parametrize("fail_on, count", [("fail", 2), ("warn", 3), ("never", 0)])
+def test_failures_follow_fail_on(fail_on, count):
+    merged = build(fail_on=fail_on)
+    assert len(merged["failures"]) == count
+    assert (merged["failure_message"] is None) == (count == 0)
+    if count:
+        assert "b.example: smtp.certificate [mx2.b.example]: expired" in merged["failures"]
+
+
+def test_bad_results_are_reported_not_raised_deep_inside():
+    with pytest.raises(MailsecError, match="verify_dns holds no checks: bad input"):
+        report.build_report({"verify_dns": {"failed": True, "msg": "bad input"}})
+    with pytest.raises(MailsecError, match="no valid status"):
+        report.build_report({"verify_dns": result(("a.example", [check("x.y", "maybe")]))})
+    with pytest.raises(MailsecError, match="fail_on"):
+        report.build_report({}, fail_on="sometimes")
+    with pytest.raises(MailsecError, match="mapping"):
+        report.build_report("text")
+
+
+def test_a_list_of_results_is_accepted():
+    merged = report.build_report([DNS, SMTP])
+    assert merged["modules"] == ["verify_1", "verify_2"]
+
+
+class _Page(html.parser.HTMLParser):
+    """Collects what the tests look at: cells with their class and title, sections, external references."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells = {}
+        self.row = None
+        self.column = 0
+        self.headers = []
+        self.in_header = False
+        self.sections = {}
+        self.external = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        for key in ("src", "href"):
+            if key in attributes and not attributes[key].startswith("#"):
+                self.external.append(attributes[key])
+        if tag == "link":
+            self.external.append(attributes)
+        if tag == "script":
+            self.scripts += 1
+        if tag == "tr" and "data-domain" in attributes:
+            self.row = attributes["data-domain"]
+            self.column = 0
+        if tag == "th" and attributes.get("class") == "check":
+            self.headers.append(attributes["title"])
+        if tag == "td" and self.row is not None:
+            self.cells[(self.row, self.headers[self.column])] = [attributes.get("class")]
+            self.column += 1
+        if tag == "a" and self.row is not None and self.column and "title" in attributes:
+            self.cells[(self.row, self.headers[self.column - 1])].append(attributes["title"])
+        if tag == "details":
+            self.sections[attributes["data-domain"]] = "open" in attributes
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self.row = None
+
+
+def parse(page):
+    parser = _Page()
+    parser.feed(page)
+    return parser
+
+
+def test_page_has_a_cell_per_domain_and_check_coloured_by_the_worst_status():
+    page = report.render_html(build())
+    parsed = parse(page)
+    assert parsed.headers == ["spf.record", "dmarc.record", "smtp.certificate"]
+    assert parsed.cells[("a.example", "spf.record")][0] == "s-pass"
+    assert parsed.cells[("a.example", "dmarc.record")][0] == "s-warn"
+    assert parsed.cells[("a.example", "smtp.certificate")] == ["s-none"]  # not checked
+    cell = parsed.cells[("b.example", "smtp.certificate")]
+    assert cell[0] == "s-fail"  # one MX passes, the other fails: the cell shows the worse
+    assert cell[1] == "smtp.certificate\nPASS [mx1.b.example]: verify_smtp_tls: ok\nFAIL [mx2.b.example]: verify_smtp_tls: expired"
+    assert parsed.sections == {"a.example": False, "b.example": True, "c.example": False}  # failing domains open
+
+
+def test_page_is_self_contained_and_escapes_what_it_shows():
+    page = report.render_html(build())
+    parsed = parse(page)
+    assert parsed.external == [] and parsed.scripts == 1
+    assert "<script>alert(1)</script>" not in page
+    assert "2 SPF records &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "Generated 2026-01-01T00:00:00+00:00 by verify_dns, verify_smtp_tls." in page
+
+
+def test_long_details_are_cut_in_the_hover_text_only():
+    long_detail = "x" * 1000
+    merged = report.build_report({"verify_dns": result(("a.example", [check("spf.lookups", "fail", long_detail)]))})
+    page = report.render_html(merged)
+    title = parse(page).cells[("a.example", "spf.lookups")][1]
+    assert len(title) < report.HOVER_LIMIT + 60 and title.endswith("...")
+    assert long_detail in page  # whole in the domain's section
+
+
+def test_many_failing_domains_start_closed():
+    domains = [("d%d.example" % index, [check("spf.record", "fail")]) for index in range(report.OPEN_LIMIT + 1)]
+    parsed = parse(report.render_html(report.build_report({"verify_dns": result(*domains)})))
+    assert not any(parsed.sections.values())
+
+
+def test_anchors_are_unique_per_domain():
+    page = report.render_html(build())
+    anchors = re.findall(r'<details id="([^"]+)"', page)
+    assert anchors == ["d-a.example", "d-b.example", "d-c.example"]
+    assert 'href="#d-b.example"' in page
+
+
+def test_filters_wrap_the_engine():
+    filters = report_filters.FilterModule().filters()
+    merged = filters["verify_report"]({"verify_dns": DNS}, fail_on="warn", title="Fleet")
+    assert merged["title"] == "Fleet" and len(merged["failures"]) == 2
+    assert "<title>Fleet</title>" in filters["verify_report_html"](merged)
+    with pytest.raises(AnsibleFilterError, match="mailsec.posture.verify_report: "):
+        filters["verify_report"]({"verify_dns": {"msg": "boom"}})
+    with pytest.raises(AnsibleFilterError, match="expects the output of mailsec.posture.verify_report"):
+        filters["verify_report_html"]({"domains": []})

@@ -18,38 +18,15 @@ description:
     was added in mailcow publishes that domain's records, DKIM included, with no inventory edit.
   - Endpoints and JSON as in mailcow-dockerized's C(data/web/json_api.php),
     C(data/web/inc/functions.dkim.inc.php) and C(data/web/inc/functions.mailbox.inc.php).
-  - A read-only API key is enough. The key is sent only in the C(X-API-Key) header; it never appears in a
-    message. mailcow's C(privkey) field (present when C($SHOW_DKIM_PRIV_KEYS) is set) is dropped on arrival.
-  - The certificate of O(api_url) is always verified; O(ca_path) names the CA bundle to trust instead of
-    the system store. Redirects are refused, since they would carry the key to another URL.
+  - A read-only API key is enough. mailcow's C(privkey) field (present when C($SHOW_DKIM_PRIV_KEYS) is set)
+    is dropped on arrival.
   - Use C(lookup), not C(query); the lookup returns the domain list as one value.
   - Templated variables are evaluated each time they are used, so set the result once with
     M(ansible.builtin.set_fact) rather than referencing the lookup in several places.
+extends_documentation_fragment:
+  - mailsec.posture.mailcow_api
+  - mailsec.posture.mailcow_api.lookup
 options:
-  api_url:
-    description:
-      - Base URL of the mailcow UI, for example C(https://mail.example.com). A trailing C(/api/v1) is ignored.
-      - Plain C(http://) is accepted only for a loopback address.
-    type: string
-    required: true
-    env:
-      - name: MAILCOW_API_URL
-  api_key:
-    description:
-      - mailcow API key (System > Configuration > Access > API); read-only suffices.
-    type: string
-    required: true
-    env:
-      - name: MAILCOW_API_KEY
-  ca_path:
-    description:
-      - A PEM file of CA certificates to verify the mailcow certificate with, instead of the system store.
-    type: path
-  timeout:
-    description:
-      - Seconds one API request may take in total.
-    type: float
-    default: 30
   tags:
     description:
       - Only domains carrying any of these mailcow tags (C(?tags=) of the domain list).

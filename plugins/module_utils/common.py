@@ -42,6 +42,33 @@ def verdict(errors, warnings, **fields):
     return result
 
 
+def select_record(values, is_record, parse, blank_fields, missing, several, listed_as="records", near_misses=None):
+    """Pick one standard's record among all TXT values found at a name, and parse it.
+
+    ``values`` are the TXT values (each anything ``join_txt`` takes); ``is_record(text)`` tells
+    this standard's record among them. Exactly one must be found: its verdict is ``parse(text)``
+    plus ``record`` (its text) and ``listed_as`` (every record found). None is the error
+    ``missing``, several the error ``several`` (``{count}`` becomes their number), each in the
+    standard's own words with the RFC section that says what receivers then do; those verdicts
+    carry ``record=None``, ``listed_as`` and ``blank_fields()`` (the parse fields, empty).
+    ``near_misses(texts)`` may return warnings about values that almost are records, when none is.
+    """
+    texts = [join_txt(value) for value in (values or [])]
+    records = [text for text in texts if is_record(text)]
+    if len(records) == 1:
+        result = parse(records[0])
+        result["record"] = records[0]
+        result[listed_as] = records
+        return result
+    if records:
+        errors, warnings = [several.format(count=len(records))], []
+    else:
+        errors, warnings = [missing], list(near_misses(texts)) if near_misses else []
+    fields = {"record": None, listed_as: records}
+    fields.update(blank_fields())
+    return verdict(errors, warnings, **fields)
+
+
 _QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _DECIMAL_ESCAPE = re.compile(r"\\(\d{3})")
 _CHAR_ESCAPE = re.compile(r"\\(.)")

@@ -21,6 +21,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     parse_tag_list,
     reject_unknown_keys,
     require_mapping,
+    select_record,
     verdict,
 )
 
@@ -307,28 +308,25 @@ def _check_key(value, key_type, fields, errors, warnings):
             warnings.append("RSA key of %d bits: verifiers need only handle up to %d bits (RFC 8301 3.2)" % (bits, MAX_VERIFIED_RSA_BITS))
 
 
+def _is_key_record(text):
+    # v= is optional in a key record (RFC 6376 3.6.1), so every value that is not blank counts.
+    return bool(text.strip())
+
+
 def select(values):
     """Pick the key record among the TXT values at ``<selector>._domainkey.<domain>``.
 
     Every non-empty TXT value counts (``v=`` is optional in key records). None is an error;
     several are an error too, because verifiers may use any one of them (RFC 6376 3.6.2.2).
     """
-    texts = [join_txt(value) for value in (values or [])]
-    records = [text for text in texts if text.strip()]
-    if not records:
-        return verdict(["no DKIM key record"], [], record=None, records=[], **_blank_fields())
-    if len(records) > 1:
-        return verdict(
-            ["%d TXT records at the selector name; verifiers may pick any one (RFC 6376 3.6.2.2)" % len(records)],
-            [],
-            record=None,
-            records=records,
-            **_blank_fields()
-        )
-    result = parse(records[0])
-    result["record"] = records[0]
-    result["records"] = records
-    return result
+    return select_record(
+        values,
+        _is_key_record,
+        parse,
+        _blank_fields,
+        missing="no DKIM key record",
+        several="{count} TXT records at the selector name; verifiers may pick any one (RFC 6376 3.6.2.2)",
+    )
 
 
 # --- spec and build ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     parse_tag_list,
     reject_unknown_keys,
     require_mapping,
+    select_record,
     verdict,
 )
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
@@ -311,22 +312,14 @@ def select(values, domain=None):
     None is an error; several are an error too: receivers then apply no policy (RFC 7489
     6.6.3). Adds ``record`` and ``records`` to the verdict.
     """
-    texts = [join_txt(value) for value in (values or [])]
-    records = [text for text in texts if _VERSION.match(text)]
-    if not records:
-        return verdict(["no DMARC record (no TXT value starts with v=DMARC1)"], [], record=None, records=[], **_blank_fields())
-    if len(records) > 1:
-        return verdict(
-            ["%d DMARC records at the name; receivers then apply no policy (RFC 7489 6.6.3)" % len(records)],
-            [],
-            record=None,
-            records=records,
-            **_blank_fields()
-        )
-    result = parse(records[0], domain)
-    result["record"] = records[0]
-    result["records"] = records
-    return result
+    return select_record(
+        values,
+        _VERSION.match,
+        lambda text: parse(text, domain),
+        _blank_fields,
+        missing="no DMARC record (no TXT value starts with v=DMARC1)",
+        several="{count} DMARC records at the name; receivers then apply no policy (RFC 7489 6.6.3)",
+    )
 
 
 # --- spec and build ---------------------------------------------------------------------------

@@ -17,8 +17,13 @@ from ansible_collections.mailsec.posture.plugins.module_utils.names import norma
 STATES = ("present", "absent")
 
 
-def _index(entries, label):
-    """``[(normalized_name, entry)]`` in order; SpecError for a non-mapping, a missing or repeated name."""
+def index_domains(entries, label, key="name"):
+    """``[(normalized name, entry)]`` of a list of mappings that each name a domain under ``key``, in order.
+
+    ``None`` is an empty list. SpecError naming the entry (``label[2].key``) for a non-mapping, a
+    missing or invalid name, or a name already listed (also after normalization: ``A.example.``
+    is ``a.example``).
+    """
     if entries is None:
         return []
     if not isinstance(entries, (list, tuple)):
@@ -28,17 +33,24 @@ def _index(entries, label):
     for position, entry in enumerate(entries):
         field = "%s[%d]" % (label, position)
         if not isinstance(entry, dict):
-            raise SpecError(field, "must be a mapping with a name, got %s" % type(entry).__name__)
-        if "name" not in entry:
-            raise SpecError(field + ".name", "is required")
-        name = normalize_domain(entry["name"], field + ".name")
+            raise SpecError(field, "must be a mapping with a %s, got %s" % (key, type(entry).__name__))
+        if key not in entry:
+            raise SpecError("%s.%s" % (field, key), "is required")
+        name = normalize_domain(entry[key], "%s.%s" % (field, key))
         if name in seen:
-            raise SpecError(field + ".name", "%s is already at %s[%d]" % (name, label, seen[name]), name)
-        state = entry.get("state", "present")
-        if state not in STATES:
-            raise SpecError(field + ".state", "must be present or absent, got %r" % (state,), name)
+            raise SpecError("%s.%s" % (field, key), "%s is already at %s[%d]" % (name, label, seen[name]), name)
         seen[name] = position
         indexed.append((name, entry))
+    return indexed
+
+
+def _index(entries, label):
+    """``index_domains`` of ``entries``, each with a valid ``state``."""
+    indexed = index_domains(entries, label)
+    for position, (name, entry) in enumerate(indexed):
+        state = entry.get("state", "present")
+        if state not in STATES:
+            raise SpecError("%s[%d].state" % (label, position), "must be present or absent, got %r" % (state,), name)
     return indexed
 
 

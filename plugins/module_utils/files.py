@@ -68,6 +68,24 @@ def read_bytes(path):
         raise _os_error(path, "read", exc) from None
 
 
+def remove_file(path):
+    """Remove the file or symbolic link at ``path`` (a link's target is left alone); False when it was already gone.
+
+    Refuses a directory. Raises a FileError naming the file when it cannot be removed.
+    """
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        # Linux says EISDIR, POSIX allows EPERM: ask the file system rather than the error number.
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise FileError(path, "is a directory, not a file; refusing to remove it") from None
+        raise _os_error(path, "remove", exc) from None
+    _fsync_directory(os.path.dirname(path) or ".")
+    return True
+
+
 def _chunks(data):
     """``data`` as a sequence of byte strings: bytes-like as one chunk, an iterable chunk by chunk."""
     if isinstance(data, (bytes, bytearray, memoryview)):

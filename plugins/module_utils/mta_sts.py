@@ -35,6 +35,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     join_txt,
     reject_unknown_keys,
     require_mapping,
+    select_record,
     verdict,
 )
 
@@ -455,30 +456,33 @@ def select_txt(values):
     policy. Returns the parse verdict of the chosen record plus ``record`` (its text or None)
     and ``candidates`` (every value that begins with ``v=STSv1``).
     """
-    if values is None:
-        values = []
-    elif isinstance(values, (str, bytes)):
+    if isinstance(values, (str, bytes)):
         values = [values]
-    texts = [join_txt(value) for value in values]
-    candidates = [text for text in texts if _is_sts_record(text)]
-    if len(candidates) == 1:
-        result = parse_txt(candidates[0])
-        result.update(record=candidates[0], candidates=candidates)
-        return result
-    fields = {"version": None, "id": None, "extensions": {}, "record": None, "candidates": candidates}
-    warnings = []
-    if not candidates:
-        for text in texts:
-            if text.strip(_WSP).lower().startswith("v=stsv1") and not _is_sts_record(text.lstrip(_WSP)):
-                warnings.append("%r looks like an MTA-STS record, but the version must be exactly 'v=STSv1'" % text[:40])
-            elif text != text.lstrip(_WSP) and _is_sts_record(text.lstrip(_WSP)):
-                warnings.append("%r looks like an MTA-STS record, but starts with white space" % text[:40])
-        return verdict(["no TXT record begins with v=STSv1 (RFC 8461 3.1)"], warnings, **fields)
-    return verdict(
-        ["more than one v=STSv1 record: senders treat the domain as having no policy (RFC 8461 3.1)"],
-        warnings,
-        **fields
+    return select_record(
+        values,
+        _is_sts_record,
+        parse_txt,
+        _blank_txt_fields,
+        missing="no TXT record begins with v=STSv1 (RFC 8461 3.1)",
+        several="more than one v=STSv1 record: senders treat the domain as having no policy (RFC 8461 3.1)",
+        listed_as="candidates",
+        near_misses=_near_misses,
     )
+
+
+def _blank_txt_fields():
+    return {"version": None, "id": None, "extensions": {}}
+
+
+def _near_misses(texts):
+    """Warnings for TXT values a human would read as an MTA-STS record but senders ignore."""
+    warnings = []
+    for text in texts:
+        if text.strip(_WSP).lower().startswith("v=stsv1") and not _is_sts_record(text.lstrip(_WSP)):
+            warnings.append("%r looks like an MTA-STS record, but the version must be exactly 'v=STSv1'" % text[:40])
+        elif text != text.lstrip(_WSP) and _is_sts_record(text.lstrip(_WSP)):
+            warnings.append("%r looks like an MTA-STS record, but starts with white space" % text[:40])
+    return warnings
 
 
 # ---------------------------------------------------------------------------------------------

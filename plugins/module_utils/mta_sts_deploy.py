@@ -10,6 +10,9 @@ The engine is plain Python; it never imports Ansible.
 * ``desired_policy`` turns one of three inputs (fields, a policy text, an inventory entry) into a
   policy text that ``mta_sts.parse_policy`` accepts, or raises SpecError naming the field.
 * ``ensure_policy_file`` writes it atomically when it differs (and only predicts in check mode).
+* ``policy_set`` checks a list of ``{domain, policy}`` (such as ``sites``' output) and
+  ``ensure_policy_directory`` writes each as ``<directory>/<domain>.txt`` the same way, optionally
+  removing the ``*.txt`` files of domains that are not listed, all in one call.
 * ``sites`` lists, from the inventory model, the domains one web server must serve and each
   domain's policy, id and TXT value; ``shared_policy`` is the one policy a server that serves a
   single file for all of them (mailcow before 2025-09) can publish, or a SpecError naming the
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.mailsec.posture.plugins.module_utils import files, mta_sts, records, spec
+from ansible_collections.mailsec.posture.plugins.module_utils import domain_merge, files, mta_sts, records, spec
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, as_choice
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
@@ -144,6 +147,119 @@ def ensure_policy_file(path, policy, backup=False, check_mode=False):
         "after": policy,
         "backup_file": backup_file,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Many domains' policies in one directory, one file each
+
+POLICY_FILE_SUFFIX = ".txt"
+
+
+class PartialWriteError(files.FileError):
+    """A write or removal failed after other files had been changed; ``done`` lists their paths."""
+
+    def __init__(self, cause, done):
+        self.done = list(done)
+        message = cause.reason
+        if self.done:
+            message += "; %d other file(s) had already been changed: %s" % (len(self.done), ", ".join(self.done))
+        super().__init__(cause.path, message)
+
+
+def policy_file_name(domain):
+    """``<domain>.txt``: the file that holds a normalized domain's policy."""
+    return domain + POLICY_FILE_SUFFIX
+
+
+def policy_set(policies, field="policies"):
+    """``[(domain, policy text)]`` from a list of ``{domain, policy}`` mappings, in the given order.
+
+    ``sites`` items qualify (their other keys are ignored). Each domain is normalized, since it
+    names a file, only a host name can: ``../x`` never leaves the directory. Each policy must pass
+    ``mta_sts.parse_policy`` and is kept byte for byte. Raises SpecError naming the entry
+    (``policies[2].policy``) and its domain; a domain listed twice is refused.
+    """
+    chosen = []
+    for index, (domain, entry) in enumerate(domain_merge.index_domains(policies, field, key="domain")):
+        item = "%s[%d].policy" % (field, index)
+        if entry.get("policy") is None:
+            raise SpecError(item, "is required", domain)
+        try:
+            policy = policy_from_text(entry["policy"], item)
+        except SpecError as exc:
+            raise SpecError(exc.field, exc.reason, domain) from None
+        chosen.append((domain, policy))
+    return chosen
+
+
+def stale_policy_files(directory, keep):
+    """Paths of the ``*.txt`` files and links in ``directory`` whose names are not in ``keep``, sorted.
+
+    Only regular files and symbolic links count; directories, other file types and hidden names
+    (``.name.txt``, as ``*.txt`` globs skip them) are never listed.
+    """
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as exc:
+        raise files.FileError(directory, "cannot list the directory: %s" % (exc.strerror or exc)) from None
+    stale = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") or not name.endswith(POLICY_FILE_SUFFIX) or name in keep:
+            continue
+        if entry.is_symlink() or entry.is_file(follow_symlinks=False):
+            stale.append(entry.path)
+    return sorted(stale)
+
+
+def ensure_policy_directory(directory, policies, prune=False, backup=False, check_mode=False):
+    """Make ``directory`` hold ``<domain>.txt`` with each policy of ``policies`` (``policy_set`` pairs).
+
+    Each file is written as ``ensure_policy_file`` writes one: atomically, only when it differs,
+    keeping an existing file's mode and owner, never in check mode. With ``prune``, the ``*.txt``
+    files of domains not listed are removed (``stale_policy_files``; no backup is made of them).
+    Every target is checked before anything is written, so a directory in the way of one domain's
+    file fails the call with no file changed.
+
+    Returns ``{"files": [...], "removed": [paths]}``; each file is ``ensure_policy_file``'s outcome
+    with ``domain`` and ``path``. Raises FileError naming the directory or file; a failure after
+    other files changed raises PartialWriteError listing them.
+    """
+    if not os.path.isdir(directory):
+        raise files.FileMissingError(directory, "is not an existing directory")
+    targets = [(domain, policy, os.path.join(directory, policy_file_name(domain))) for domain, policy in policies]
+    for _domain, _policy, path in targets:
+        _check_target(path)
+    stale = stale_policy_files(directory, {os.path.basename(path) for _domain, _policy, path in targets}) if prune else []
+
+    done = []
+    outcomes = []
+    removed = []
+    try:
+        for domain, policy, path in targets:
+            outcome = ensure_policy_file(path, policy, backup=backup, check_mode=check_mode)
+            outcome.update(domain=domain, path=path)
+            outcomes.append(outcome)
+            if outcome["changed"]:
+                done.append(path)
+        for path in stale:
+            before = _readable_text(path)
+            if check_mode or files.remove_file(path):
+                removed.append({"path": path, "before": before})
+                done.append(path)
+    except files.FileError as exc:
+        if check_mode or not done:
+            raise
+        raise PartialWriteError(exc, done) from None
+    return {"files": outcomes, "removed": removed}
+
+
+def _readable_text(path):
+    # Only for the diff of a removal: a dangling link or an unreadable file has no "before" to show.
+    try:
+        return _text(files.read_bytes(path))
+    except files.FileError:
+        return ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     join_txt,
     reject_unknown_keys,
     require_mapping,
+    select_record,
     verdict,
 )
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
@@ -375,22 +376,14 @@ def select(values):
     No SPF record, or more than one (a permerror), is an error. Adds ``record`` (the chosen
     text) and ``records`` (every SPF record found) to the verdict.
     """
-    texts = [join_txt(value) for value in (values or [])]
-    records = [text for text in texts if _VERSION.match(text)]
-    if not records:
-        return verdict(["no SPF record (no TXT value starts with 'v=spf1')"], [], record=None, records=[], **_blank_fields())
-    if len(records) > 1:
-        return verdict(
-            ["%d SPF records at the name; more than one is a permerror (4.5)" % len(records)],
-            [],
-            record=None,
-            records=records,
-            **_blank_fields()
-        )
-    result = parse(records[0])
-    result["record"] = records[0]
-    result["records"] = records
-    return result
+    return select_record(
+        values,
+        _VERSION.match,
+        parse,
+        _blank_fields,
+        missing="no SPF record (no TXT value starts with 'v=spf1')",
+        several="{count} SPF records at the name; more than one is a permerror (4.5)",
+    )
 
 
 # --- spec and build ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     join_txt,
     reject_unknown_keys,
     require_mapping,
+    select_record,
     verdict,
 )
 
@@ -117,22 +118,14 @@ def select(values):
     None, or more than one, is an error: senders then assume the domain does not use TLS-RPT
     (RFC 8460 3). Adds ``record`` and ``records`` to the verdict.
     """
-    texts = [join_txt(value) for value in (values or [])]
-    records = [text for text in texts if _VERSION.match(text)]
-    if not records:
-        return verdict(["no TLS-RPT record (no TXT value begins with v=TLSRPTv1)"], [], record=None, records=[], **_blank_fields())
-    if len(records) > 1:
-        return verdict(
-            ["%d TLS-RPT records at the name; senders then ignore them all (RFC 8460 3)" % len(records)],
-            [],
-            record=None,
-            records=records,
-            **_blank_fields()
-        )
-    result = parse(records[0])
-    result["record"] = records[0]
-    result["records"] = records
-    return result
+    return select_record(
+        values,
+        _VERSION.match,
+        parse,
+        _blank_fields,
+        missing="no TLS-RPT record (no TXT value begins with v=TLSRPTv1)",
+        several="{count} TLS-RPT records at the name; senders then ignore them all (RFC 8460 3)",
+    )
 
 
 def normalize_spec(spec, domain):

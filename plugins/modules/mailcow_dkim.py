@@ -21,32 +21,9 @@ description:
   - Returns each domain's selector, public key and DKIM TXT value as mailcow holds them after the run.
   - Endpoints and JSON as in mailcow-dockerized's C(data/web/json_api.php) and
     C(data/web/inc/functions.dkim.inc.php). mailcow's C(privkey) field is dropped on arrival and never returned.
-  - The certificate of O(api_url) is always verified; O(ca_path) names the CA bundle to trust instead of the
-    system store.
+extends_documentation_fragment:
+  - mailsec.posture.mailcow_api
 options:
-  api_url:
-    description:
-      - Base URL of the mailcow UI, for example C(https://mail.example.com). A trailing C(/api/v1) is ignored.
-      - Plain C(http://) is accepted only for a loopback address.
-      - Falls back to the environment variable E(MAILCOW_API_URL).
-    type: str
-    required: true
-  api_key:
-    description:
-      - mailcow API key with read-write access (reading, as in check mode, works with a read-only key).
-      - Falls back to the environment variable E(MAILCOW_API_KEY).
-    type: str
-    required: true
-  ca_path:
-    description:
-      - A PEM file of CA certificates to verify the mailcow certificate with, instead of the system store.
-    type: path
-  timeout:
-    description:
-      - Seconds one API request may take in total. Creating keys is one request for all domains, and mailcow
-        makes 4096-bit keys slowly, so allow a few seconds per domain.
-    type: float
-    default: 30
   domains:
     description:
       - The mail domains (as known to mailcow) that must have a key. A domain unknown to mailcow is an error.
@@ -92,6 +69,8 @@ requirements:
   - A mailcow with API access enabled.
 notes:
   - Loops live in the module; give all domains in one call rather than looping the task.
+  - Creating keys is one request for all domains, and mailcow makes 4096-bit keys slowly, so give O(timeout) a
+    few seconds per domain.
 seealso:
   - plugin: mailsec.posture.mailcow_domains
     plugin_type: lookup
@@ -175,25 +154,15 @@ keys:
       sample: key is 1024 bits, not 2048
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
-from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_api import (
-    DKIM_KEY_SIZES,
-    DEFAULT_TIMEOUT,
-    MailcowApiError,
-    MailcowClient,
-    ensure_dkim,
-)
+from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_api import DKIM_KEY_SIZES, ensure_dkim
+from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_module import mailcow_argument_spec, run_mailcow_module
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            api_url=dict(type="str", required=True, fallback=(env_fallback, ["MAILCOW_API_URL"])),
-            api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["MAILCOW_API_KEY"])),
-            ca_path=dict(type="path"),
-            timeout=dict(type="float", default=DEFAULT_TIMEOUT),
+        argument_spec=mailcow_argument_spec(
             domains=dict(type="list", elements="str", required=True),
             selector=dict(type="str", default="dkim"),
             key_size=dict(type="int", default=2048, choices=list(DKIM_KEY_SIZES)),
@@ -203,27 +172,15 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
-        client = MailcowClient(params["api_url"], params["api_key"], timeout=params["timeout"], ca_path=params["ca_path"])
-        result = ensure_dkim(
-            client,
-            params["domains"],
-            selector=params["selector"],
-            key_size=params["key_size"],
-            allow_weak=params["allow_weak"],
-            force=params["force"],
-            check_mode=module.check_mode,
-        )
-    except MailcowApiError as exc:
-        module.fail_json(msg=str(exc), changed=exc.changed)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_mailcow_module(module, lambda client: ensure_dkim(
+        client,
+        params["domains"],
+        selector=params["selector"],
+        key_size=params["key_size"],
+        allow_weak=params["allow_weak"],
+        force=params["force"],
+        check_mode=module.check_mode,
+    ))
 
 
 if __name__ == "__main__":

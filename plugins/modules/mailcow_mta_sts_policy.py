@@ -25,29 +25,9 @@ description:
     with "no such API route". The role C(mailsec.posture.mailcow_mta_sts) handles both generations.
   - Endpoints and JSON as in mailcow-dockerized's C(data/web/json_api.php) and
     C(data/web/inc/functions.mailbox.inc.php) (C(mta_sts)).
+extends_documentation_fragment:
+  - mailsec.posture.mailcow_api
 options:
-  api_url:
-    description:
-      - Base URL of the mailcow UI, for example C(https://mail.example.com). A trailing C(/api/v1) is ignored.
-      - Plain C(http://) is accepted only for a loopback address.
-      - Falls back to the environment variable E(MAILCOW_API_URL).
-    type: str
-    required: true
-  api_key:
-    description:
-      - mailcow API key with read-write access (check mode works with a read-only key).
-      - Falls back to the environment variable E(MAILCOW_API_KEY).
-    type: str
-    required: true
-  ca_path:
-    description:
-      - A PEM file of CA certificates to verify the mailcow certificate with, instead of the system store.
-    type: path
-  timeout:
-    description:
-      - Seconds one request may take in total.
-    type: float
-    default: 30
   policies:
     description:
       - One entry per domain. Each domain must be a mail domain in mailcow (not an alias domain; mailcow serves
@@ -173,25 +153,15 @@ policies:
       sample: "version: STSv1\nmode: enforce\nmax_age: 604800\nmx: mail.example.com\n"
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
-from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_api import (
-    DEFAULT_TIMEOUT,
-    MTA_STS_MODES,
-    MailcowApiError,
-    MailcowClient,
-    ensure_mta_sts,
-)
+from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_api import MTA_STS_MODES, ensure_mta_sts
+from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_module import mailcow_argument_spec, run_mailcow_module
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            api_url=dict(type="str", required=True, fallback=(env_fallback, ["MAILCOW_API_URL"])),
-            api_key=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["MAILCOW_API_KEY"])),
-            ca_path=dict(type="path"),
-            timeout=dict(type="float", default=DEFAULT_TIMEOUT),
+        argument_spec=mailcow_argument_spec(
             policies=dict(
                 type="list",
                 elements="dict",
@@ -207,18 +177,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        client = MailcowClient(params["api_url"], params["api_key"], timeout=params["timeout"], ca_path=params["ca_path"])
-        result = ensure_mta_sts(client, params["policies"], check_mode=module.check_mode)
-    except MailcowApiError as exc:
-        module.fail_json(msg=str(exc), changed=exc.changed)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc))
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_mailcow_module(module, lambda client: ensure_mta_sts(client, module.params["policies"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -69,13 +69,16 @@ def router_block(domain):
 def test_container_fleet_change_touches_only_that_domain(tmp_path, run_playbook):
     project = tmp_path / "project"
     run_playbook(container_play(project, [A, B])).assert_ok()
+    # What an admin may keep beside the policies: pruning removes only the *.txt of retired domains.
+    (project / "mta-sts" / "README").write_bytes(b"managed by mailsec.posture.mta_sts_container\n")
+    (project / "mta-sts" / "b.test.txt.1.2026-01-01@00:00:00~").write_bytes(b"a backup\n")
     first = snapshot(project)
 
     # Add c.test (between the others in inventory order, last by name).
     added_run = run_playbook(container_play(project, [A, C, B]), diff=True).assert_ok()
     second = snapshot(project)
     assert changed_files(first, second) == {"docker-compose.yml", "nginx/mta-sts-hosts.conf", "mta-sts/c.test.txt"}
-    assert added_run.changed == 3  # the policy loop, the nginx template loop, the compose file
+    assert added_run.changed == 3  # the policy task, the nginx template loop, the compose file
     assert line_changes(first["docker-compose.yml"][0], second["docker-compose.yml"][0]) == ([], router_block("c.test"))
     assert line_changes(first["nginx/mta-sts-hosts.conf"][0], second["nginx/mta-sts-hosts.conf"][0]) == (
         [], ["    mta-sts.c.test c.test.txt;"])
@@ -86,8 +89,12 @@ def test_container_fleet_change_touches_only_that_domain(tmp_path, run_playbook)
     assert snapshot(project) == second
 
     # Remove b.test.
-    run_playbook(container_play(project, [A, C])).assert_ok()
+    removed_run = run_playbook(container_play(project, [A, C])).assert_ok(changed=3)
     third = snapshot(project)
+    policy_task = removed_run.task_result(
+        "mailsec.posture.mta_sts_container : Write each domain's policy file and remove those of domains no longer served")
+    assert policy_task["removed"] == [str(project / "mta-sts" / "b.test.txt")]
+    assert [(item["domain"], item["changed"]) for item in policy_task["policies"]] == [("a.test", False), ("c.test", False)]
     assert changed_files(second, third) == {"docker-compose.yml", "nginx/mta-sts-hosts.conf", "mta-sts/b.test.txt"}
     assert "mta-sts/b.test.txt" not in third
     assert line_changes(second["docker-compose.yml"][0], third["docker-compose.yml"][0]) == (router_block("b.test"), [])

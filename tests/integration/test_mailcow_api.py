@@ -471,8 +471,8 @@ def test_mta_sts_read_only_key_checks_but_cannot_change(mailcow):
 # ---------------------------------------------------------------- through ansible-playbook
 
 
-def run_playbook(tmp_path, tasks, extra_vars, *args):
-    """Run ``tasks`` on localhost with -vvv; return (process, combined output)."""
+def run_playbook(tmp_path, tasks, extra_vars, *args, environment=None):
+    """Run ``tasks`` on localhost with -vvv (``environment`` added to its environment); return (process, combined output)."""
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n" + textwrap.indent(tasks, "    ")
@@ -482,6 +482,7 @@ def run_playbook(tmp_path, tasks, extra_vars, *args):
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0")
     env.pop("MAILCOW_API_KEY", None)
     env.pop("MAILCOW_API_URL", None)
+    env.update(environment or {})
     process = subprocess.run(
         ["ansible-playbook", "-vvv", "-i", "localhost,", "-c", "local", "-e", "@%s" % vars_file, str(playbook), *args],
         capture_output=True,
@@ -652,3 +653,43 @@ def test_playbook_errors_name_the_endpoint_and_never_the_key(mailcow, tmp_path):
     invalid = saved(tmp_path, "invalid")
     assert invalid["msg"] == "domain 'example.com': mta_sts.mx[0]: '*': a wildcard must be a whole leftmost label '*.' (RFC 8461 3.2)"
     assert "Traceback" not in output
+
+
+def test_playbook_connection_from_the_environment_for_the_lookup_and_both_modules(mailcow, tmp_path):
+    # api_url and api_key come only from MAILCOW_API_URL and MAILCOW_API_KEY: the lookup through the
+    # doc fragment's env entries, the modules through the shared argument spec's fallbacks.
+    tasks = textwrap.dedent("""
+    - name: Domains
+      ansible.builtin.set_fact:
+        domains: "{{ lookup('mailsec.posture.mailcow_domains', ca_path=mailcow_ca) | map(attribute='name') | list }}"
+    - name: Keys
+      mailsec.posture.mailcow_dkim:
+        ca_path: "{{ mailcow_ca }}"
+        domains: [nokey.example]
+      check_mode: true
+      register: keys
+    - name: Policies
+      mailsec.posture.mailcow_mta_sts_policy:
+        ca_path: "{{ mailcow_ca }}"
+        timeout: 10
+        policies: [{domain: example.com, mode: testing, mx: [mail.example.com], max_age: 86400}]
+      check_mode: true
+      register: policies
+    """) + "".join(SAVE.format(name=name) for name in ("domains", "keys", "policies"))
+    process, output = run_playbook(
+        tmp_path, tasks, {"mailcow_ca": mailcow.ca_path}, environment={"MAILCOW_API_URL": mailcow.url, "MAILCOW_API_KEY": RO_KEY})
+    assert process.returncode == 0, output
+    assert saved(tmp_path, "domains") == ["example.com", "example.org", "nokey.example"]
+    assert [(key["domain"], key["action"]) for key in saved(tmp_path, "keys")["keys"]] == [("nokey.example", "create")]
+    assert [(policy["domain"], policy["action"]) for policy in saved(tmp_path, "policies")["policies"]] == [("example.com", "add")]
+
+    # Without them (and without the options) the modules say which option is missing.
+    process, output = run_playbook(tmp_path, textwrap.dedent("""
+    - name: Keys
+      mailsec.posture.mailcow_dkim:
+        domains: [nokey.example]
+      register: keys
+      ignore_errors: true
+    """) + SAVE.format(name="keys"), {})
+    assert process.returncode == 0, output
+    assert saved(tmp_path, "keys")["msg"] == "missing required arguments: api_key, api_url"

@@ -184,3 +184,117 @@ def test_missing_directory_or_directory_path_fails_in_both_modes(files_dir, run_
     assert "is not a regular file" in run.task_result("a directory")["msg"]
     assert os.listdir(files_dir) == ["a-directory"]
     assert os.listdir(files_dir / "a-directory") == []
+
+
+# ----- many domains in one call: directory + policies (+ prune) ------------------------------
+
+FLEET = [
+    {"name": "a.example", "mta_sts": {"mode": "enforce"}},
+    {"name": "Bücher.example", "mx": ["mx1.example.net"], "mta_sts": {"mode": "testing", "max_age": 86400}},
+    {"name": "c.example", "mta_sts": {"mode": "enforce", "mx": ["*.example.com"]}},
+]
+FLEET_FILES = ["a.example.txt", "c.example.txt", "xn--bcher-kva.example.txt"]
+RETIRED = b"version: STSv1\nmode: testing\nmx: mail.retired.example\nmax_age: 86400\n"
+
+
+def fleet_task(directory, **args):
+    sites = "{{ fleet | mailsec.posture.mta_sts_sites(mail_host='mail.example.com') }}"
+    return dict(task("fleet", directory=str(directory), policies=sites, **args), vars={"fleet": FLEET})
+
+
+def engine_policies():
+    return {entry["name"]: records.mta_sts_policy(normalize_domain_entry(entry, mail_host="mail.example.com")) for entry in FLEET}
+
+
+def test_directory_check_run_check_run_with_prune(files_dir, run_playbook):
+    (files_dir / "retired.example.txt").write_bytes(RETIRED)
+    (files_dir / "README").write_bytes(b"kept")
+    plays = play(fleet_task(files_dir, prune=True))
+    expected = engine_policies()
+    by_domain = {"a.example": expected["a.example"], "xn--bcher-kva.example": expected["Bücher.example"], "c.example": expected["c.example"]}
+
+    first_check = run_playbook(plays, check=True, diff=True).assert_ok(changed=1)
+    result = first_check.task_result("fleet")
+    assert "results" not in result and "ansible_module_results" not in result
+    assert result["directory"] == str(files_dir)
+    assert [item["domain"] for item in result["policies"]] == ["a.example", "xn--bcher-kva.example", "c.example"]
+    for item in result["policies"]:
+        assert item["policy"] == by_domain[item["domain"]]
+        assert item["path"] == str(files_dir / (item["domain"] + ".txt"))
+        assert item["id"] == mta_sts.policy_id(item["policy"]) and item["txt"] == "v=STSv1; id=" + item["id"]
+        assert item["changed"] is True and item["created"] is True
+    assert result["removed"] == [str(files_dir / "retired.example.txt")]
+    diffs = {entry["after_header"]: entry for entry in result["diff"]}
+    assert diffs["%s (after)" % (files_dir / "c.example.txt")]["after"] == by_domain["c.example"]
+    assert diffs["%s (after)" % (files_dir / "retired.example.txt")] == {
+        "before": RETIRED.decode(), "after": "", "before_header": "%s (before)" % (files_dir / "retired.example.txt"),
+        "after_header": "%s (after)" % (files_dir / "retired.example.txt")}
+    assert len(result["diff"]) == 4
+    assert sorted(os.listdir(files_dir)) == ["README", "retired.example.txt"]
+
+    run = run_playbook(plays, diff=True).assert_ok(changed=1)
+    assert run.task_result("fleet")["policies"] == [dict(item, changed=True, created=True) for item in result["policies"]]
+    assert sorted(os.listdir(files_dir)) == sorted(["README"] + FLEET_FILES)
+    for item in result["policies"]:
+        assert (files_dir / (item["domain"] + ".txt")).read_bytes() == item["policy"].encode()
+        assert mode_of(files_dir / (item["domain"] + ".txt")) == 0o644
+    inodes = {name: os.stat(files_dir / name).st_ino for name in FLEET_FILES}
+
+    second_check = run_playbook(plays, check=True, diff=True).assert_ok(changed=0)
+    assert second_check.task_result("fleet")["removed"] == []
+    assert second_check.task_result("fleet")["diff"] == []
+    second_run = run_playbook(plays).assert_ok(changed=0)
+    assert [item["changed"] for item in second_run.task_result("fleet")["policies"]] == [False, False, False]
+    assert {name: os.stat(files_dir / name).st_ino for name in FLEET_FILES} == inodes
+
+
+def test_directory_without_prune_keeps_other_policy_files_and_applies_attributes_to_every_file(files_dir, run_playbook):
+    (files_dir / "retired.example.txt").write_bytes(RETIRED)
+    (files_dir / "a.example.txt").write_bytes(engine_policies()["a.example"].encode())
+    os.chmod(files_dir / "a.example.txt", 0o644)
+    plays = play(fleet_task(files_dir, file_mode="0640", owner="root", group="root"))
+
+    check = run_playbook(plays, check=True).assert_ok(changed=1).task_result("fleet")
+    # a.example's content is right; only its mode differs, which check mode reports and leaves.
+    assert [(item["domain"], item["changed"], item["created"]) for item in check["policies"]] == [
+        ("a.example", True, False), ("xn--bcher-kva.example", True, True), ("c.example", True, True)]
+    assert mode_of(files_dir / "a.example.txt") == 0o644
+
+    run_playbook(plays).assert_ok(changed=1)
+    assert sorted(os.listdir(files_dir)) == sorted(FLEET_FILES + ["retired.example.txt"])
+    assert {mode_of(files_dir / name) for name in FLEET_FILES} == {0o640}
+    assert run_playbook(plays).assert_ok(changed=0).task_result("fleet")["removed"] == []
+
+
+BATCH_INVALID = [
+    ("path and directory", {"path": "x.txt", "directory": "{dir}", "policies": []}, "parameters are mutually exclusive: path|directory"),
+    ("directory without policies", {"directory": "{dir}"}, "parameters are required together: directory, policies"),
+    ("directory with mode", {"directory": "{dir}", "policies": [], "mode": "enforce"}, "mutually exclusive: mode|policy|domain|policies"),
+    ("directory with mx", {"directory": "{dir}", "policies": [], "mx": ["a.example"]}, "mutually exclusive: directory|mx"),
+    ("prune with path", {"path": "{dir}/x.txt", "mode": "none", "prune": True}, "prune is True but all of the following are missing: directory"),
+    ("bad domain", {"directory": "{dir}", "policies": [{"domain": "../escape", "policy": POLICY}]}, "policies[0].domain:"),
+    ("twice", {"directory": "{dir}", "policies": [{"domain": "a.example", "policy": POLICY}, {"domain": "A.example", "policy": POLICY}]},
+     "domain 'a.example': policies[1].domain: a.example is already at policies[0]"),
+    ("one bad policy", {"directory": "{dir}", "policies": [{"domain": "a.example", "policy": POLICY},
+                                                           {"domain": "b.example", "policy": "version: STSv1\nmode: enforce\nmx: *\nmax_age: 1\n"}]},
+     "domain 'b.example': policies[1].policy: is not a valid MTA-STS policy: line 3:"),
+    ("missing directory", {"directory": "{dir}/nope", "policies": []}, "nope: is not an existing directory"),
+]
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check"])
+def test_invalid_batches_are_refused_and_nothing_is_written_or_removed(files_dir, run_playbook, check):
+    (files_dir / "retired.example.txt").write_bytes(RETIRED)
+    before = (os.listdir(files_dir), os.stat(files_dir / "retired.example.txt").st_mtime_ns)
+    tasks = []
+    for name, args, _message in BATCH_INVALID:
+        args = {key: value.replace("{dir}", str(files_dir)) if isinstance(value, str) else value for key, value in args.items()}
+        tasks.append(refused(name, prune=args.pop("prune", "directory" in args), **args))
+    run = run_playbook(play(*tasks), check=check)
+    assert run.rc == 0, run.describe()
+    for name, _args, message in BATCH_INVALID:
+        result = run.task_result(name)
+        assert result["failed"] is True, name
+        assert message in result["msg"], (name, result["msg"])
+        assert "Traceback" not in result["msg"]
+    assert (os.listdir(files_dir), os.stat(files_dir / "retired.example.txt").st_mtime_ns) == before

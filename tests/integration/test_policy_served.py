@@ -116,8 +116,10 @@ def test_container_serves_each_domain_its_own_policy(tmp_path, run_playbook, ngi
         "mta_sts_container_docker": False,
     }))
     run.assert_ok()
-    written = run.task_result("mailsec.posture.mta_sts_container : Write each domain's policy file")["results"]
-    deployed = {item["item"]["domain"]: item["policy"] for item in written}
+    written = run.task_result(
+        "mailsec.posture.mta_sts_container : Write each domain's policy file and remove those of domains no longer served")
+    deployed = {item["domain"]: item["policy"] for item in written["policies"]}
+    assert written["removed"] == []
     assert set(deployed) == {entry["name"] for entry in CONTAINER_DOMAINS}
     assert len(set(deployed.values())) == len(CONTAINER_DOMAINS), "the test needs a different policy per domain"
 

@@ -116,7 +116,7 @@ class World:
     def params(self, **options):
         params = {"domains": None, "mailsec_domains": None, "mail_host": None, "domain_defaults": {}, "nameservers": [self.nameserver],
                   "timeout": TIMEOUT, "overall_timeout": None, "concurrency": 8, "expected": None, "fail_on": "fail",
-                  "dkim_selectors": ["dkim"], "profile": "standard"}
+                  "dkim_selectors": ["dkim"], "profile": "standard", "facts": True}
         params.update(options)
         return params
 
@@ -346,6 +346,7 @@ def test_module_reports_and_never_changes(world, run_playbook, check):
     assert "results" not in task
     assert [entry["domain"] for entry in task["domains"]] == ["good.test", "softall.test"]
     assert task["summary"]["domains_by_status"] == {"pass": 1, "warn": 1, "fail": 0}
+    assert "dns" not in task["domains"][0]  # facts are opt-in
 
 
 def test_module_fails_with_domain_check_and_detail(world, run_playbook):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.mailsec.posture.plugins.module_utils import common
+from ansible_collections.mailsec.posture.plugins.module_utils import common, tlsrpt
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 
 
@@ -88,3 +88,60 @@ def test_as_choice_is_case_sensitive():
 def test_reject_unknown_keys_names_the_key():
     with pytest.raises(SpecError, match=r"dmarc\.polcy"):
         common.reject_unknown_keys({"polcy": "reject"}, {"policy"}, "dmarc", "example.com")
+
+
+# ----- select_record --------------------------------------------------------------------------
+# With the real TLS-RPT parser and RFC 8460 3's own example record.
+
+RFC8460_EXAMPLE = "v=TLSRPTv1;rua=mailto:reports@example.com"
+
+
+def pick(values, **options):
+    options.setdefault("missing", "no TLS-RPT record")
+    options.setdefault("several", "{count} TLS-RPT records (RFC 8460 3)")
+    return common.select_record(values, lambda text: text.startswith("v=TLSRPTv1"), tlsrpt.parse, lambda: {"rua": [], "extensions": {}}, **options)
+
+
+def test_select_record_parses_the_one_record_among_other_txt_values():
+    result = pick(["v=spf1 -all", ["v=TLSRPTv1;", "rua=mailto:reports@example.com"], "google-site-verification=x"])
+    assert result == dict(tlsrpt.parse(RFC8460_EXAMPLE), record=RFC8460_EXAMPLE, records=[RFC8460_EXAMPLE])
+    assert result["valid"] is True and [uri["uri"] for uri in result["rua"]] == ["mailto:reports@example.com"]
+
+
+def test_select_record_passes_on_the_parser_verdict_of_a_bad_record():
+    result = pick(["v=TLSRPTv1; rua=ftp://example.com"])
+    assert result["valid"] is False and result["errors"]
+    assert result["record"] == "v=TLSRPTv1; rua=ftp://example.com"
+
+
+@pytest.mark.parametrize("values", [None, [], ["v=spf1 -all", "V=TLSRPTV1;rua=mailto:a@example.com"]])
+def test_select_record_without_a_record_is_the_standards_error_with_blank_fields(values):
+    assert pick(values) == {"valid": False, "errors": ["no TLS-RPT record"], "warnings": [], "record": None, "records": [],
+                            "rua": [], "extensions": {}}
+
+
+def test_select_record_with_several_counts_them_and_parses_none():
+    result = pick([RFC8460_EXAMPLE, "v=TLSRPTv1;rua=mailto:other@example.com", "v=spf1 -all"], listed_as="candidates")
+    assert result == {"valid": False, "errors": ["2 TLS-RPT records (RFC 8460 3)"], "warnings": [], "record": None,
+                      "candidates": [RFC8460_EXAMPLE, "v=TLSRPTv1;rua=mailto:other@example.com"], "rua": [], "extensions": {}}
+
+
+def test_select_record_asks_for_near_misses_only_when_no_record_is_found():
+    seen = []
+
+    def near_misses(texts):
+        seen.append(texts)
+        return ["%r is not quite a record" % text for text in texts if "tlsrpt" in text.lower()]
+
+    result = pick(["v=spf1 -all", " v=TLSRPTv1;rua=mailto:a@example.com"], near_misses=near_misses)
+    assert result["warnings"] == ["' v=TLSRPTv1;rua=mailto:a@example.com' is not quite a record"]
+    assert seen == [["v=spf1 -all", " v=TLSRPTv1;rua=mailto:a@example.com"]]
+    assert pick([RFC8460_EXAMPLE], near_misses=near_misses)["warnings"] == []
+    assert pick([RFC8460_EXAMPLE, RFC8460_EXAMPLE], near_misses=near_misses)["warnings"] == []
+    assert len(seen) == 1
+
+
+def test_select_record_blank_fields_are_fresh_for_every_verdict():
+    first = pick([])
+    first["extensions"]["x"] = "y"
+    assert pick([])["extensions"] == {}

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.mailsec.posture.plugins.module_utils import files
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from unit.immutable_paths import immutable_paths
 
 ORIGINAL = b"# mailcow.conf\nDBPASS=s3cret\nADDITIONAL_SAN=\n"
 NEW = b"# mailcow.conf\nDBPASS=s3cret\nADDITIONAL_SAN=mta-sts.*\n"
@@ -36,20 +37,9 @@ def existing(tmp_path):
 
 @pytest.fixture
 def immutable():
-    """Mark paths immutable with chattr (root can then neither replace nor create there); undone after."""
-    marked = []
-
-    def mark(path):
-        if os.geteuid() != 0 or not shutil.which("chattr"):
-            pytest.skip("needs root and chattr")
-        result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
-        if result.returncode != 0:
-            pytest.skip("this filesystem does not support chattr +i: %s" % result.stderr.decode().strip())
-        marked.append(path)
-
-    yield mark
-    for path in marked:
-        subprocess.run(["chattr", "-i", str(path)], check=False)
+    """Mark paths immutable (root can then neither replace nor create there); undone after."""
+    with immutable_paths() as mark:
+        yield mark
 
 
 def test_new_file_gets_content_and_default_mode_whatever_the_umask(tmp_path):
@@ -274,3 +264,34 @@ def test_read_bytes_permission_denied_is_an_access_error():
         shutil.rmtree(directory)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "cannot read: Permission denied" in result.stdout
+
+
+# ----- remove_file ----------------------------------------------------------------------------
+
+def test_remove_file_removes_a_file_and_says_so(existing):
+    assert files.remove_file(str(existing)) is True
+    assert listing(existing.parent) == []
+    assert files.remove_file(str(existing)) is False
+
+
+def test_remove_file_removes_a_link_and_leaves_its_target(existing):
+    link = existing.parent / "mta-sts.txt"
+    os.symlink(existing.name, link)
+    assert files.remove_file(str(link)) is True
+    assert listing(existing.parent) == ["mailcow.conf"]
+    assert existing.read_bytes() == ORIGINAL
+
+
+def test_remove_file_refuses_a_directory(tmp_path):
+    (tmp_path / "dir.txt").mkdir()
+    with pytest.raises(files.FileError, match="is a directory, not a file; refusing to remove it"):
+        files.remove_file(str(tmp_path / "dir.txt"))
+    assert (tmp_path / "dir.txt").is_dir()
+
+
+def test_remove_file_names_the_file_it_may_not_remove(existing, immutable):
+    immutable(existing)
+    with pytest.raises(files.FileAccessError, match="cannot remove: Operation not permitted") as caught:
+        files.remove_file(str(existing))
+    assert caught.value.path == str(existing)
+    assert existing.read_bytes() == ORIGINAL

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.mailsec.posture.plugins.module_utils import files, mta_sts, mta_sts_deploy as deploy
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from unit.immutable_paths import immutable_paths
 
 MAIL = "mail.example.com"
 # RFC 8461 3.2's own example policy.
@@ -300,3 +301,157 @@ def test_property_every_site_policy_parses_and_sharing_domains_share_an_id(label
         assert (verdict["mode"], verdict["max_age"]) == (mode, max_age)
     shared = deploy.shared_policy(sites)
     assert {site["id"] for site in sites} == {shared["id"]}
+
+
+# ----- policy_set and ensure_policy_directory -------------------------------------------------
+
+POLICY_A = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n"
+POLICY_B = "version: STSv1\nmode: testing\nmx: *.example.net\nmax_age: 86400\n"
+
+
+def test_policy_set_takes_the_sites_output_as_it_is():
+    site_list = deploy.sites(
+        [{"name": "Bücher.example", "mta_sts": {"mode": "enforce"}}, {"name": "plain.example", "mta_sts": {"mode": "testing"}}],
+        mail_host=MAIL,
+    )
+    assert deploy.policy_set(site_list) == [(site["domain"], site["policy"]) for site in site_list]
+    assert deploy.policy_set(site_list)[0][0] == "xn--bcher-kva.example"
+
+
+def test_policy_set_normalizes_names_and_keeps_texts_byte_for_byte():
+    given = [{"domain": "Example.COM.", "policy": POLICY_B}, {"domain": "b\u00fccher.example", "policy": POLICY_A, "id": "ignored"}]
+    assert deploy.policy_set(given) == [("example.com", POLICY_B), ("xn--bcher-kva.example", POLICY_A)]
+    assert deploy.policy_set([]) == [] == deploy.policy_set(None)
+
+
+@pytest.mark.parametrize(
+    "policies, field, fragment, domain",
+    [
+        ({"domain": "a.example", "policy": POLICY_A}, "policies", "must be a list", None),
+        (["a.example"], "policies[0]", "must be a mapping with a domain, got str", None),
+        ([{"policy": POLICY_A}], "policies[0].domain", "is required", None),
+        ([{"domain": "a.example"}], "policies[0].policy", "is required", "a.example"),
+        ([{"domain": "a.example", "policy": None}], "policies[0].policy", "is required", "a.example"),
+        ([{"domain": "../../etc/cron.d/x", "policy": POLICY_A}], "policies[0].domain", "", None),
+        ([{"domain": "a.example/b", "policy": POLICY_A}], "policies[0].domain", "", None),
+        ([{"domain": "a.example", "policy": POLICY_A}, {"domain": "A.example.", "policy": POLICY_A}],
+         "policies[1].domain", "a.example is already at policies[0]", "a.example"),
+        ([{"domain": "a.example", "policy": POLICY_A}, {"domain": "b.example", "policy": "version: STSv1\nmode: enforce\nmx: *\nmax_age: 1\n"}],
+         "policies[1].policy", "is not a valid MTA-STS policy: line 3: '*' alone", "b.example"),
+        ([{"domain": "a.example", "policy": ["version: STSv1"]}], "policies[0].policy", "must be the policy text, got list", "a.example"),
+    ],
+)
+def test_policy_set_refuses_bad_entries_naming_the_entry(policies, field, fragment, domain):
+    error = error_of(deploy.policy_set, policies)
+    assert error.field == field
+    assert fragment in error.reason
+    assert error.domain == domain
+
+
+@pytest.fixture
+def policy_dir(tmp_path):
+    """A policy directory as a previous run and its admin left it: a retired domain's file, a backup,
+    a hidden file, a README, a directory and a link named like policies."""
+    directory = tmp_path / "mta-sts"
+    directory.mkdir()
+    (directory / "retired.example.txt").write_bytes(b"version: STSv1\nmode: none\nmax_age: 1\n")
+    (directory / "a.example.txt.123.2026-01-01@00:00:00~").write_bytes(b"a backup")
+    (directory / ".hidden.txt").write_bytes(b"hidden")
+    (directory / "README").write_bytes(b"notes")
+    (directory / "subdir.txt").mkdir()
+    (tmp_path / "elsewhere.txt").write_bytes(b"not in the directory")
+    os.symlink(str(tmp_path / "elsewhere.txt"), directory / "link.txt")
+    return directory
+
+
+WANTED = [("a.example", POLICY_A), ("b.example", POLICY_B)]
+KEPT = [".hidden.txt", "README", "a.example.txt.123.2026-01-01@00:00:00~", "subdir.txt"]
+
+
+def snapshot(directory):
+    return {name: (os.lstat(directory / name).st_ino, os.lstat(directory / name).st_mtime_ns) for name in os.listdir(directory)}
+
+
+def test_directory_check_mode_predicts_writes_and_removals_and_touches_nothing(policy_dir):
+    before = snapshot(policy_dir)
+    outcome = deploy.ensure_policy_directory(str(policy_dir), WANTED, prune=True, check_mode=True)
+    assert [(item["domain"], item["path"], item["changed"], item["created"], item["before"], item["after"]) for item in outcome["files"]] == [
+        ("a.example", str(policy_dir / "a.example.txt"), True, True, "", POLICY_A),
+        ("b.example", str(policy_dir / "b.example.txt"), True, True, "", POLICY_B),
+    ]
+    assert outcome["removed"] == [
+        {"path": str(policy_dir / "link.txt"), "before": "not in the directory"},
+        {"path": str(policy_dir / "retired.example.txt"), "before": "version: STSv1\nmode: none\nmax_age: 1\n"},
+    ]
+    assert snapshot(policy_dir) == before
+
+
+def test_directory_run_writes_prunes_only_stale_policy_files_then_is_unchanged(policy_dir):
+    outcome = deploy.ensure_policy_directory(str(policy_dir), WANTED, prune=True)
+    assert [item["changed"] for item in outcome["files"]] == [True, True]
+    assert [item["path"] for item in outcome["removed"]] == [str(policy_dir / "link.txt"), str(policy_dir / "retired.example.txt")]
+    assert sorted(os.listdir(policy_dir)) == sorted(KEPT + ["a.example.txt", "b.example.txt"])
+    assert (policy_dir / "a.example.txt").read_bytes() == POLICY_A.encode()
+    assert (policy_dir / "b.example.txt").read_bytes() == POLICY_B.encode()
+    assert stat.S_IMODE(os.stat(policy_dir / "b.example.txt").st_mode) == 0o644
+    # The link's target is outside and stays.
+    assert (policy_dir.parent / "elsewhere.txt").read_bytes() == b"not in the directory"
+
+    settled = snapshot(policy_dir)
+    again = deploy.ensure_policy_directory(str(policy_dir), WANTED, prune=True)
+    assert [item["changed"] for item in again["files"]] == [False, False]
+    assert again["removed"] == []
+    assert snapshot(policy_dir) == settled
+
+
+def test_directory_without_prune_removes_nothing_and_changes_only_what_differs(policy_dir):
+    (policy_dir / "a.example.txt").write_bytes(POLICY_A.encode())
+    inode = os.stat(policy_dir / "a.example.txt").st_ino
+    outcome = deploy.ensure_policy_directory(str(policy_dir), WANTED)
+    assert [(item["changed"], item["created"]) for item in outcome["files"]] == [(False, False), (True, True)]
+    assert outcome["removed"] == []
+    assert os.stat(policy_dir / "a.example.txt").st_ino == inode
+    assert {"retired.example.txt", "link.txt"} <= set(os.listdir(policy_dir))
+
+
+def test_directory_backs_up_each_replaced_file(tmp_path):
+    (tmp_path / "a.example.txt").write_bytes(b"old a")
+    outcome = deploy.ensure_policy_directory(str(tmp_path), WANTED, backup=True)
+    backup_a = outcome["files"][0]["backup_file"]
+    assert open(backup_a, "rb").read() == b"old a"
+    assert outcome["files"][1]["backup_file"] is None
+    assert sorted(os.listdir(tmp_path)) == sorted(["a.example.txt", "b.example.txt", os.path.basename(backup_a)])
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_directory_in_the_way_of_one_file_fails_before_any_file_is_written(policy_dir, check_mode):
+    (policy_dir / "b.example.txt").mkdir()
+    before = snapshot(policy_dir)
+    with pytest.raises(files.FileError, match="b.example.txt: is not a regular file"):
+        deploy.ensure_policy_directory(str(policy_dir), WANTED, prune=True, check_mode=check_mode)
+    assert snapshot(policy_dir) == before
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_missing_policy_directory_fails_in_both_modes(tmp_path, check_mode):
+    with pytest.raises(files.FileMissingError, match="nope: is not an existing directory"):
+        deploy.ensure_policy_directory(str(tmp_path / "nope"), WANTED, check_mode=check_mode)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.fixture
+def immutable():
+    """Mark paths immutable (root can then not remove them); undone after."""
+    with immutable_paths() as mark:
+        yield mark
+
+
+def test_a_failure_after_writes_names_the_files_already_changed(policy_dir, immutable):
+    immutable(policy_dir / "retired.example.txt")
+    with pytest.raises(deploy.PartialWriteError) as caught:
+        deploy.ensure_policy_directory(str(policy_dir), WANTED, prune=True)
+    error = caught.value
+    assert error.path == str(policy_dir / "retired.example.txt")
+    assert error.done == [str(policy_dir / "a.example.txt"), str(policy_dir / "b.example.txt"), str(policy_dir / "link.txt")]
+    assert "cannot remove: Operation not permitted; 3 other file(s) had already been changed: " in str(error)
+    assert isinstance(error, files.FileError)

@@ -39,7 +39,7 @@ DNSSEC_TYPES = {"SOA", "RRSIG", "NSEC", "NSEC3", "NSEC3PARAM", "DNSKEY", "CDS", 
 CHANGED_BY_THE_FLEET_CHANGE = {
     ("Keep or create each DKIM key", MAIL_HOST),
     ("mailsec.posture.mailcow_mta_sts : Add the mta-sts names to mailcow.conf", MAIL_HOST),
-    ("mailsec.posture.mta_sts_container : Write each domain's policy file", WEB_HOST),
+    ("mailsec.posture.mta_sts_container : Write each domain's policy file and remove those of domains no longer served", WEB_HOST),
     ("mailsec.posture.mta_sts_container : Write the nginx configuration", WEB_HOST),
     ("mailsec.posture.mta_sts_container : Write the compose file", WEB_HOST),
     ("mailsec.posture.dns : Publish the mail records with RFC 2136 dynamic updates", "localhost"),

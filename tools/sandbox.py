@@ -556,6 +556,13 @@ def main(argv=None):
     def say(text):
         print(text, flush=True)
 
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    # Ctrl-C, and a polite kill, end the run the same way: the servers stop and the work directory goes.
+    # (SIGINT is set explicitly: a shell starts background jobs with it ignored.)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
     began = time.monotonic()
     outcome = Outcome(ok=False)
     try:

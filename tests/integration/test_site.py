@@ -211,3 +211,18 @@ def test_site_converges_verifies_and_changes_only_what_a_fleet_change_adds(tmp_p
 
         # And the fleet verifies, the new domains included.
         assert_every_check_passes(box.report(), fleet)
+
+
+def test_a_failing_stage_fails_the_sandbox_and_stops_the_run(tmp_path):
+    said = []
+    with sandbox_tool.Sandbox(str(tmp_path / "kept")) as box:
+        box.bind.stop()  # the dns stage has no server to publish to
+        outcome = sandbox_tool.converge(box, said.append)
+    assert not outcome.ok and outcome.second is None and outcome.report is None
+    assert outcome.first.rc != 0 and outcome.first.recap["localhost"]["failed"] == 1
+    assert said[-1] == "sandbox: FAILED: the first run failed (exit status 2); its output is in %s" % outcome.first.log_path
+    log = open(outcome.first.log_path, encoding="utf-8").read()
+    failed_task = log[:log.index("fatal: [localhost]")].rsplit("TASK [", 1)[1].split("]", 1)[0]
+    assert failed_task == "mailsec.posture.dns : Publish the mail records with RFC 2136 dynamic updates"
+    assert "127.0.0.1" in log[log.index("fatal: [localhost]"):]
+    assert "PLAY [Verify the mail security of the domains]" not in log  # nothing after the failed stage ran for localhost

@@ -13,5 +13,8 @@ unit integration sanity docs lint molecule:
 bootstrap:
 	tools/bootstrap
 
+bench:
+	tools/bench
+
 clean:
 	rm -rf .build tests/output

@@ -8,12 +8,14 @@ Private to the collection: users may rely only on plugins and modules.
 
 The flow, for every zone the records belong to:
 
-1. Ask the primary for the zone's SOA (is it served here, authoritatively? does it accept the key?).
+1. Ask the primary for the zone's SOA, signed with the key (is the zone served here,
+   authoritatively? does the server accept the key?).
 2. Read the current RRset of every managed (name, type) pair with ordinary queries over TCP,
    pipelined on one connection. Queries, not a zone transfer: they need no ``allow-transfer``
    grant, cost what the managed set costs whatever the zone's size, see exactly what the primary
    serves (no resolver cache in between), and TCP carries RRsets of any size (4096-bit DKIM keys,
-   many TLSA values) without truncation.
+   many TLSA values) without truncation. Each zone gets its own short connections, one to read
+   and one to update: servers close idle ones and limit how many are open.
 3. Compare with the desired records; a pair whose RRset already holds exactly the wanted values
    and TTL is left alone.
 4. Turn every differing pair into prerequisites (RFC 2136 2.4: "RRset exists (value dependent)"
@@ -46,7 +48,6 @@ try:
     import dns.flags
     import dns.message
     import dns.name
-    import dns.opcode
     import dns.rcode
     import dns.rdata
     import dns.rdataclass

@@ -119,7 +119,13 @@ def timed(play, workdir, extra):
     start = time.monotonic()
     result = run_playbook(play, workdir=workdir, extra_vars=extra, timeout=TIMEOUT)
     elapsed = time.monotonic() - start
-    result.assert_ok()
+    if result.rc != 0 or result.failed:
+        failures = []
+        for outcome in result.task_results("publish").values():
+            for item in outcome.get("results") or [outcome]:
+                if item.get("failed"):
+                    failures.append("%s: %s" % (item.get("item", {}).get("record", ""), item.get("msg")))
+        raise SystemExit("%s\n%s" % (result.describe(), "\n".join(failures[:10])))
     return elapsed, result
 
 

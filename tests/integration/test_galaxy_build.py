@@ -16,6 +16,8 @@ playbook, which proves the checkout was out of reach.
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -27,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TIMEOUT = 120
+SITE_TIMEOUT = 900  # two site runs on the sandbox; about a minute on an idle 2-core machine
 # Tracked files that are repository plumbing, meaningless in an installed collection (galaxy.yml build_ignore).
 NOT_SHIPPED = {".gitignore"}
 NOT_SHIPPED_DIRS = (".ci/",)
@@ -166,3 +169,25 @@ def test_installed_artifact_runs_the_records_playbook_by_fqcn(artifact, tmp_path
     control = run_playbook("mailsec.posture.records", inventory=inventory,
                            env=dict(isolated, ANSIBLE_COLLECTIONS_PATH=str(empty)), timeout=TIMEOUT)
     assert control.rc != 0 and "mailsec.posture.records could not be found" in control.stderr, control.describe()
+
+
+def test_installed_artifact_runs_the_site_playbook_on_the_sandbox(artifact, tmp_path):
+    """The whole main job from the artifact: the installed copy's own sandbox runs mailsec.posture.site twice.
+
+    tools/sandbox.py exits 0 only when every stage passed, the second run reported changed=0 and every
+    verification check passed. The environment names only the install path (the records test's control run
+    shows that the checkout is then out of reach).
+    """
+    tarball, _tracked, _galaxy = artifact
+    collections = tmp_path / "collections"
+    installed = install_collection(tarball, collections)
+    kept = tmp_path / "kept"
+    result = subprocess.run(
+        [sys.executable, os.path.join(installed, "tools", "sandbox.py"), "--kept", str(kept),
+         "--playbook", "mailsec.posture.site"],
+        cwd=str(tmp_path), env=isolated_environment(collections), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=SITE_TIMEOUT, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "changed=0 on the second run" in output
+    assert os.path.isfile(kept / "report" / "mailsec-verify.html"), sorted(os.listdir(kept))

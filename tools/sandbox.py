@@ -22,7 +22,10 @@ also on Ctrl-C or an error. The inventory, the report and the playbook logs stay
 (``.build/sandbox`` by default); everything else is removed. There is no docker engine: the roles' docker
 steps are switched off by their own variables (``mailcow_mta_sts_docker``, ``mta_sts_container_docker``).
 
-    python tools/sandbox.py [--kept DIR]      # tools/site runs it; exit status 0 only when all went well
+    python tools/sandbox.py [--kept DIR] [--playbook mailsec.posture.site]   # tools/site runs it; exit 0 only when all went well
+
+With ``--playbook mailsec.posture.site`` and ANSIBLE_COLLECTIONS_PATH naming an install path, it runs the
+site playbook of an installed artifact (tests/integration/test_galaxy_build.py does).
 """
 
 from __future__ import annotations
@@ -173,8 +176,9 @@ class Sandbox:
     (``write_inventory``) as a fleet change, without restarting anything.
     """
 
-    def __init__(self, kept_dir=DEFAULT_KEPT, domains=DOMAINS, reserve=()):
+    def __init__(self, kept_dir=DEFAULT_KEPT, domains=DOMAINS, reserve=(), playbook=SITE_PLAYBOOK):
         self.kept_dir = os.path.abspath(kept_dir)
+        self.playbook = playbook
         self.domains = list(domains)
         self.world = self.domains + [domain for domain in reserve if domain not in self.domains]
         names = [domain.name for domain in self.world]
@@ -412,9 +416,9 @@ class Sandbox:
         return environment
 
     def run_site(self, log_name, echo=None, args=()):
-        """Run playbooks/site.yml on the sandbox inventory; ``echo`` gets every output line as it comes."""
+        """Run the site playbook on the sandbox inventory; ``echo`` gets every output line as it comes."""
         log_path = os.path.join(self.kept_dir, log_name)
-        argv = ["ansible-playbook", "-i", self.inventory_path] + list(args) + [SITE_PLAYBOOK]
+        argv = ["ansible-playbook", "-i", self.inventory_path] + list(args) + [self.playbook]
         began = time.monotonic()
         lines = []
         # A session of its own: Ctrl-C reaches this script, which then stops ansible-playbook and its workers.
@@ -551,6 +555,8 @@ def describe(sandbox):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Run playbooks/site.yml against a sandbox of real servers on loopback.")
     parser.add_argument("--kept", default=DEFAULT_KEPT, help="directory for the inventory, the report and the logs (default %(default)s)")
+    parser.add_argument("--playbook", default=SITE_PLAYBOOK,
+                        help="the site playbook: a path, or mailsec.posture.site to run an installed collection's (default %(default)s)")
     options = parser.parse_args(argv)
 
     def say(text):
@@ -566,7 +572,7 @@ def main(argv=None):
     began = time.monotonic()
     outcome = Outcome(ok=False)
     try:
-        with Sandbox(options.kept) as sandbox:
+        with Sandbox(options.kept, playbook=options.playbook) as sandbox:
             say(describe(sandbox))
             say("sandbox: started in %.1f s; inventory %s" % (time.monotonic() - began, sandbox.inventory_path))
             outcome = converge(sandbox, say, echo=lambda line: print(line, end="", flush=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 DEFAULT_TIMEOUT = 300.0
 # Structured results instead of screen text: every task's return values, and the stats per host.
 STDOUT_CALLBACK = "ansible.posix.json"
+# ``namespace.collection.playbook``: ansible-playbook looks it up in the collection's playbooks/ directory.
+_PLAYBOOK_FQCN = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_.]+")
 
 
 class PlaybookTimeout(TimeoutError):
@@ -148,7 +151,8 @@ def local_inventory(interpreter=None):
 
 def run_playbook(playbook, *, workdir, inventory=None, extra_vars=None, check=False, diff=False, limit=None,
                  tags=None, args=(), env=None, timeout=DEFAULT_TIMEOUT):
-    """Run ``playbook`` (a path, or a list of plays written to ``workdir``) and return a PlaybookResult.
+    """Run ``playbook`` (a path, a collection playbook's FQCN such as ``mailsec.posture.records``, or a list of
+    plays written to ``workdir``) and return a PlaybookResult.
 
     ``inventory``: a path or a mapping (default: localhost, local connection). ``extra_vars``: a
     mapping passed as ``-e @file``. ``timeout`` bounds the run; on expiry the whole process group
@@ -158,7 +162,8 @@ def run_playbook(playbook, *, workdir, inventory=None, extra_vars=None, check=Fa
     os.makedirs(workdir, exist_ok=True)
     # Paths are relative to the caller's directory, not to workdir where ansible-playbook runs.
     if isinstance(playbook, (str, os.PathLike)):
-        playbook = os.path.abspath(playbook)
+        if os.path.exists(playbook) or not _PLAYBOOK_FQCN.fullmatch(str(playbook)):
+            playbook = os.path.abspath(playbook)
     else:
         playbook = _write_json(workdir, "playbook", playbook)
     if inventory is None:

@@ -1,17 +1,20 @@
-"""Each role's README variables section is the one docs/role_readme.py writes from meta/argument_specs.yml,
-and argument_specs agrees with defaults/main.yml."""
+"""Every role under roles/ has meta/argument_specs.yml and a README whose variables section is the one
+docs/role_readme.py writes from it (so a stale README fails CI), and argument_specs agrees with
+defaults/main.yml."""
 
 import importlib.util
 import os
+import re
 
 import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+# Every directory under roles/, with or without argument_specs: a role without them fails below.
 ROLES = sorted(
     os.path.join(ROOT, "roles", name)
     for name in os.listdir(os.path.join(ROOT, "roles"))
-    if os.path.exists(os.path.join(ROOT, "roles", name, "meta", "argument_specs.yml"))
+    if os.path.isdir(os.path.join(ROOT, "roles", name)) and not name.startswith(".")
 )
 
 
@@ -26,7 +29,18 @@ GENERATOR = _generator()
 
 
 def test_there_are_roles_to_check():
-    assert {"mailcow_mta_sts", "mta_sts_container"} <= {os.path.basename(role) for role in ROLES}
+    assert {"mailcow_mta_sts", "mta_sts_container", "verify"} <= {os.path.basename(role) for role in ROLES}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=os.path.basename)
+def test_every_role_documents_its_main_entry_point(role):
+    path = os.path.join(role, "meta", "argument_specs.yml")
+    assert os.path.isfile(path), "%s has no meta/argument_specs.yml" % os.path.basename(role)
+    with open(path, encoding="utf-8") as handle:
+        main = yaml.safe_load(handle)["argument_specs"]["main"]
+    assert main.get("short_description") and main.get("description")
+    # antsibull-changelog lists a role as new in the release its version_added names.
+    assert re.fullmatch(r"\d+\.\d+\.\d+", str(main.get("version_added", ""))), "main.version_added"
 
 
 @pytest.mark.parametrize("role", ROLES, ids=os.path.basename)

@@ -15,7 +15,7 @@ description:
     resolver, by setting C(smtp_tls_policy_maps) in C(data/conf/postfix/extra.cf), the file mailcow appends to
     its C(main.cf) at every start of C(postfix-mailcow).
   - The value written is mailcow's own C(smtp_tls_policy_maps), read from C(data/conf/postfix/main.cf) (the part
-    above its C(# Overrides #) line), with O(table) inserted right after mailcow's per-destination override map
+    above its C(Overrides) marker line), with O(table) inserted right after mailcow's per-destination override map
     (C(mysql_tls_policy_override_maps.cf)), or first when there is none. postfix takes the first table that
     answers, so an override an administrator sets in the mailcow UI keeps winning over O(table), and every other
     table of mailcow stays in the list.

@@ -46,7 +46,10 @@ def _cell(text):
 
 
 def parse_page(path, verifier=None):
-    """``[(name, verifier, fix or None)]`` in page order, and the errors found while reading."""
+    """``[(name, verifier, fix or None)]`` in page order, and the errors found while reading.
+
+    ``path`` is relative to the repository or absolute; ``verifier`` applies until a heading names one.
+    """
     with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
         lines = handle.read().splitlines()
     found, fixes, errors = [], {}, []
@@ -91,10 +94,10 @@ def parse_page(path, verifier=None):
     return [(name, where, fix or fixes.get(name)) for name, where, fix in found], errors
 
 
-def documented_checks():
-    """``({name: {"verifiers": [...], "fix": text}}`` in first-seen order, errors)``."""
+def documented_checks(sources=SOURCES):
+    """``(checks, errors)``: ``checks`` maps each name, in first-seen order, to ``{"verifiers": [...], "fix": text}``."""
     checks, errors = {}, []
-    for path, verifier in SOURCES:
+    for path, verifier in sources:
         entries, page_errors = parse_page(path, verifier)
         errors += page_errors
         for name, where, fix in entries:
@@ -105,13 +108,13 @@ def documented_checks():
                 entry["fix"] = fix
     for name, entry in checks.items():
         if not entry["fix"]:
-            errors.append("check %s has no fix in %s" % (name, " or ".join(path for path, _verifier in SOURCES)))
+            errors.append("check %s has no fix in %s" % (name, " or ".join(path for path, _verifier in sources)))
     return checks, errors
 
 
-def render():
+def render(sources=SOURCES):
     """The generated section, markers included."""
-    checks, errors = documented_checks()
+    checks, errors = documented_checks(sources)
     if errors:
         raise ValueError("; ".join(errors))
     lines = [BEGIN, "", "| check | verifier | fix |", "|---|---|---|"]
@@ -122,7 +125,7 @@ def render():
     return "\n".join(lines)
 
 
-def updated_readme(path=README):
+def updated_readme(path=README, sources=SOURCES):
     """``(current text, text with the table rewritten)`` of the README."""
     with open(path, encoding="utf-8") as handle:
         current = handle.read()
@@ -130,7 +133,7 @@ def updated_readme(path=README):
         raise ValueError("%s has no %s ... %s section" % (path, BEGIN, END))
     head, rest = current.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    return current, head + render() + tail
+    return current, head + render(sources) + tail
 
 
 def main(argv):

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, mailsec.posture contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Add, replace or remove one service in a compose file that others edit too (mailcow's override file).
+
+Private to the collection: users may rely only on plugins and modules.
+The engine is plain Python; it never imports Ansible. It needs PyYAML.
+
+The file is edited as text, so the user's comments, order and formatting stay byte for byte: our
+service is one block between ``# BEGIN <marker>`` and ``# END <marker>`` comment lines, written at
+the end of the top-level ``services:`` mapping (or, with ``services:`` itself, at the end of a file
+that has none). Every edit is checked by loading the old and the new text as YAML: the new file must
+mean exactly the old one with our service set (or removed); anything else is refused, not written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML comes with Ansible on the controller, not always on a host
+    HAS_YAML = False
+else:
+    HAS_YAML = True
+
+_SERVICES_LINE = re.compile(r"^services[ \t]*:[ \t]*(#.*)?$")
+_SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+class ComposeError(MailsecError):
+    """A compose file this module will not edit, or a service it cannot write; the message says why."""
+
+
+def _require_yaml():
+    if not HAS_YAML:
+        raise ComposeError("editing a compose file needs the Python library PyYAML (python3-yaml) on the host")
+
+
+def _content(line):
+    return line.rstrip("\r\n")
+
+
+def load(text):
+    """The compose model in ``text`` (an empty file is an empty mapping); one YAML mapping or an error."""
+    _require_yaml()
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        raise ComposeError("is not valid YAML: %s" % exc) from None
+    documents = [document for document in documents if document is not None]
+    if not documents:
+        return {}
+    if len(documents) > 1 or not isinstance(documents[0], dict):
+        raise ComposeError("must hold one YAML mapping (a compose file), not %s" % ("several documents" if len(documents) > 1 else type(documents[0]).__name__))
+    services = documents[0].get("services")
+    if services is not None and not isinstance(services, dict):
+        raise ComposeError("its services: must be a mapping, not %s" % type(services).__name__)
+    return documents[0]
+
+
+def markers(marker):
+    if not marker or "\n" in marker or "\r" in marker:
+        raise ComposeError("the block marker must be one line of text, got %r" % (marker,))
+    return "# BEGIN %s" % marker, "# END %s" % marker
+
+
+def find_block(lines, marker):
+    """``(first, last)`` line indexes of our block, or None; a broken or repeated block is an error."""
+    begin, end = markers(marker)
+    starts = [index for index, line in enumerate(lines) if _content(line).strip() == begin]
+    ends = [index for index, line in enumerate(lines) if _content(line).strip() == end]
+    if not starts and not ends:
+        return None
+    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
+        raise ComposeError("the comment lines %r and %r must appear once each, in that order, around the service this "
+                           "module manages; repair or remove them by hand" % (begin, end))
+    return starts[0], ends[0]
+
+
+def render_service(name, definition, indent):
+    """``name:`` and its definition as block-style YAML lines, every line prefixed with ``indent``."""
+    _require_yaml()
+    text = yaml.safe_dump({name: definition}, default_flow_style=False, sort_keys=False, indent=2, width=1000)
+    return [indent + line + "\n" for line in text.splitlines()]
+
+
+def _services_range(lines):
+    """``(header, end)``: the index of the top-level ``services:`` line and the index after its block; or None."""
+    for index, line in enumerate(lines):
+        if _SERVICES_LINE.match(_content(line)):
+            end = index + 1
+            while end < len(lines):
+                content = _content(lines[end])
+                if content and content[0] not in " \t#":
+                    break
+                end += 1
+            return index, end
+    return None
+
+
+def _child_indent(lines, header, end):
+    for line in lines[header + 1:end]:
+        content = _content(line)
+        if content.strip() and not content.lstrip().startswith("#"):
+            return content[:len(content) - len(content.lstrip())]
+    return "  "
+
+
+def _last_content(lines, header, end):
+    last = header
+    for index in range(header + 1, end):
+        content = _content(lines[index])
+        if content.strip() and not content.lstrip().startswith("#"):
+            last = index
+    return last
+
+
+def _newline_terminated(lines):
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n"
+    return lines
+
+
+def ensure_service(text, name, definition=None, state="present", marker="mailsec.posture"):
+    """Set (``present``) or remove (``absent``) the service ``name`` in the compose file ``text``.
+
+    Returns ``(new_text, warnings)``. Refuses (ComposeError) a file that defines ``name`` outside our
+    block, a ``services:`` written in flow style, and any edit whose result would not load as the
+    old model with just our service changed.
+    """
+    if not isinstance(name, str) or not _SERVICE_NAME.match(name):
+        raise ComposeError("%r is not a compose service name" % (name,))
+    if state not in ("present", "absent"):
+        raise ComposeError("state must be present or absent, got %r" % (state,))
+    if state == "present" and not isinstance(definition, dict):
+        raise ComposeError("the definition of service %s must be a mapping" % name)
+    model = load(text)
+    lines = text.splitlines(keepends=True)
+    block = find_block(lines, marker)
+    begin, end = markers(marker)
+    services = model.get("services") or {}
+    warnings = []
+    if "version" in model:
+        warnings.append("the top-level version: key is obsolete in the Compose Specification and ignored by docker compose; "
+                        "it was kept as it is")
+    if block is None and name in services and state == "present":
+        raise ComposeError("already defines a service %s that this module did not write; remove it, or give the "
+                           "module another service name" % name)
+
+    expected = dict(model)
+    expected_services = dict(services)
+    if state == "present":
+        expected_services[name] = definition
+    else:
+        expected_services.pop(name, None)
+
+    if state == "absent":
+        if block is None:
+            if name in services:
+                warnings.append("defines a service %s that this module did not write; it was left as it is" % name)
+            return text, warnings
+        first, last = block
+        new_lines = lines[:first] + lines[last + 1:]
+    elif block is not None:
+        first, last = block
+        indent = _content(lines[first])[:len(_content(lines[first])) - len(_content(lines[first]).lstrip())]
+        if _SERVICES_LINE.match(_content(lines[first + 1]) if first + 1 < len(lines) else ""):
+            # We wrote services: too, at the top level.
+            service_lines = ["services:\n"] + render_service(name, definition, "  ")
+        else:
+            service_lines = render_service(name, definition, indent)
+        new_lines = lines[:first] + [indent + begin + "\n"] + service_lines + [indent + end + "\n"] + lines[last + 1:]
+    else:
+        found = _services_range(lines)
+        if found is None and "services" in model:
+            raise ComposeError("its services: is not a block mapping at the top level (flow style?); write it in block "
+                               "style so that a service can be added without rewriting the file")
+        if found is None:
+            new_lines = _newline_terminated(list(lines)) + [begin + "\n", "services:\n"] + render_service(name, definition, "  ") + [end + "\n"]
+        else:
+            header, stop = found
+            indent = _child_indent(lines, header, stop)
+            after = _last_content(lines, header, stop)
+            head = _newline_terminated(list(lines[:after + 1]))
+            new_lines = head + [indent + begin + "\n"] + render_service(name, definition, indent) + [indent + end + "\n"] + lines[after + 1:]
+
+    new_text = "".join(new_lines)
+    expected["services"] = expected_services
+    if _normal(load(new_text)) != _normal(expected):
+        raise ComposeError("editing the service %s as a text block would change the meaning of the rest of the file "
+                           "(unusual indentation or anchors?); nothing was written" % name)
+    return new_text, warnings
+
+
+def _normal(model):
+    """``model`` with an empty or null ``services`` left out: they mean the same to compose."""
+    model = dict(model)
+    if not model.get("services"):
+        model.pop("services", None)
+    return model

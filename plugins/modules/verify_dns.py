@@ -241,38 +241,21 @@ summary:
     status: fail
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_dns import PROFILES, run
+from ansible_collections.mailsec.posture.plugins.module_utils.verify_module import run_verify_module, verify_argument_spec
 
 
 def main():
-    argument_spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
-    for transport_only in ("ca_path", "expiry_warn_days"):
-        argument_spec.pop(transport_only)
-    argument_spec.update(
-        dkim_selectors={"type": "list", "elements": "str", "default": []},
-        profile={"type": "str", "default": "standard", "choices": list(PROFILES)},
-        overall_timeout={"type": "float"},
-        facts={"type": "bool", "default": False},
+    run_verify_module(
+        verify_argument_spec(
+            without=("ca_path", "expiry_warn_days"),  # transport options: DNS lookups need no CA nor certificate expiry
+            dkim_selectors={"type": "list", "elements": "str", "default": []},
+            profile={"type": "str", "default": "standard", "choices": list(PROFILES)},
+            overall_timeout={"type": "float"},
+            facts={"type": "bool", "default": False},
+        ),
+        run,
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
-        required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    try:
-        result, failure = run(module.params)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -215,34 +215,18 @@ summary:
     status: fail
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.verify_module import run_verify_module, verify_argument_spec
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_mta_sts import run
 
 
 def main():
-    argument_spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
-    argument_spec.update(
-        port={"type": "int", "default": 443},
-        expected_mode={"type": "str", "choices": ["enforce", "testing", "none"]},
+    run_verify_module(
+        verify_argument_spec(
+            port={"type": "int", "default": 443},
+            expected_mode={"type": "str", "choices": ["enforce", "testing", "none"]},
+        ),
+        run,
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
-        required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    try:
-        result, failure = run(module.params)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

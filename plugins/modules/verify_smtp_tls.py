@@ -31,12 +31,9 @@ description:
     never reported valid unless OpenSSL verified it."
   - Read-only; C(changed) is always false. The collection's C(docs/checks-transport.md) explains every check and
     how to fix it. The task fails when a check at or above O(fail_on) fails.
+extends_documentation_fragment:
+  - mailsec.posture.verify
 options:
-  domains:
-    description:
-      - Domain names to check. Mutually exclusive with O(mailsec_domains); one of them is required.
-    type: list
-    elements: str
   mailsec_domains:
     description:
       - The C(mailsec_domains) inventory model. Gives each domain's MTA-STS mode when the live policy cannot be read,
@@ -47,10 +44,6 @@ options:
   mail_host:
     description: The C(mailsec_mail_host) of the model. Used with O(mailsec_domains).
     type: str
-  domain_defaults:
-    description: The C(mailsec_domain_defaults) of the model. Used with O(mailsec_domains).
-    type: dict
-    default: {}
   expected:
     description:
       - The records the domains should publish, as the C(mailsec.posture.mail_records) lookup returns them; their TLSA
@@ -107,22 +100,6 @@ options:
     description: A certificate that expires in fewer days than this warns.
     type: int
     default: 14
-  fail_on:
-    description:
-      - C(fail) fails the task when any check fails; C(warn) also when a check warns; C(never) only reports.
-    type: str
-    choices: [fail, warn, never]
-    default: fail
-attributes:
-  check_mode:
-    description: Runs the same checks in check mode; nothing is ever changed.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: Read-only; running it again changes nothing (the live state may change between runs).
-    support: full
 notes:
   - Outbound port 25 is blocked on many networks; run this where the MX hosts can be reached, as senders reach them.
   - Only the DANE-TA (2) and DANE-EE (3) usages count for SMTP (RFC 7672 3.1.3). Matching a DANE-TA record needs

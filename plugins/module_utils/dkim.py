@@ -134,13 +134,22 @@ def public_key_from_pem(pem):
         key = serialization.load_pem_public_key(match.group(0).encode("ascii"))
     except (ValueError, UnsupportedAlgorithm, UnicodeEncodeError):
         raise MailsecError("is not a readable PEM public key")
+    value = _p_value(key)
+    if value is None:
+        raise MailsecError("is neither an RSA nor an Ed25519 key (DKIM knows only these, RFC 6376, RFC 8463)")
+    return value
+
+
+def _p_value(key):
+    """``(key_type, base64_value)`` of a loaded public key as ``p=`` carries it: RSA as
+    SubjectPublicKeyInfo, Ed25519 as its raw 32 octets (RFC 8463); None for other key types."""
     if isinstance(key, rsa.RSAPublicKey):
         der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         return "rsa", base64.b64encode(der).decode("ascii")
     if isinstance(key, ed25519.Ed25519PublicKey):
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return "ed25519", base64.b64encode(raw).decode("ascii")
-    raise MailsecError("is neither an RSA nor an Ed25519 key (DKIM knows only these, RFC 6376, RFC 8463)")
+    return None
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -380,13 +389,10 @@ def _key_from_spec(value, field, domain):
         key = serialization.load_der_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
         raise SpecError(field, "is not a DER public key nor a raw 32-byte ed25519 key", domain)
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return "ed25519", base64.b64encode(raw).decode("ascii")
-    if isinstance(key, rsa.RSAPublicKey):
-        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return "rsa", base64.b64encode(der).decode("ascii")
-    raise SpecError(field, "is neither an RSA nor an Ed25519 key", domain)
+    value = _p_value(key)
+    if value is None:
+        raise SpecError(field, "is neither an RSA nor an Ed25519 key", domain)
+    return value
 
 
 def _colon_spec_list(value, allowed, field, domain):

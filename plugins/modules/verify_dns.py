@@ -37,12 +37,9 @@ description:
     no nameserver reachable), so a zone can be checked before it is public.
   - Read-only; C(changed) is always false. The collection's C(docs/checks.md) explains every check and how to fix it.
   - The task fails when a check at or above O(fail_on) fails, with a message naming the domain, the check and why.
+extends_documentation_fragment:
+  - mailsec.posture.verify
 options:
-  domains:
-    description:
-      - Domain names to check. Mutually exclusive with O(mailsec_domains); one of them is required.
-    type: list
-    elements: str
   mailsec_domains:
     description:
       - The C(mailsec_domains) inventory model (the same entries the C(mailsec.posture.mail_records) lookup reads).
@@ -53,10 +50,6 @@ options:
   mail_host:
     description: The C(mailsec_mail_host) of the model (the default MX of its domains). Used with O(mailsec_domains).
     type: str
-  domain_defaults:
-    description: The C(mailsec_domain_defaults) of the model. Used with O(mailsec_domains).
-    type: dict
-    default: {}
   expected:
     description:
       - The records the domains should publish, as the C(mailsec.posture.mail_records) lookup returns them.
@@ -103,22 +96,6 @@ options:
         domains it makes the result noticeably slower for Ansible to carry; the checks' details say the same in words.
     type: bool
     default: false
-  fail_on:
-    description:
-      - C(fail) fails the task when any check fails; C(warn) also when a check warns; C(never) only reports.
-    type: str
-    choices: [fail, warn, never]
-    default: fail
-attributes:
-  check_mode:
-    description: Runs the same checks in check mode; nothing is ever changed.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: Read-only; running it again changes nothing (the live state may change between runs).
-    support: full
 notes:
   - The SPF lookup count is the worst case a receiver meets (a sender no term matches), evaluated live; terms whose targets
     use macros only a real sender fills in (C(%{i}), C(%{s}), ...) are counted but not followed.
@@ -241,38 +218,21 @@ summary:
     status: fail
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_dns import PROFILES, run
+from ansible_collections.mailsec.posture.plugins.module_utils.verify_module import run_verify_module, verify_argument_spec
 
 
 def main():
-    argument_spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
-    for transport_only in ("ca_path", "expiry_warn_days"):
-        argument_spec.pop(transport_only)
-    argument_spec.update(
-        dkim_selectors={"type": "list", "elements": "str", "default": []},
-        profile={"type": "str", "default": "standard", "choices": list(PROFILES)},
-        overall_timeout={"type": "float"},
-        facts={"type": "bool", "default": False},
+    run_verify_module(
+        verify_argument_spec(
+            without=("ca_path", "expiry_warn_days"),  # transport options: DNS lookups need no CA nor certificate expiry
+            dkim_selectors={"type": "list", "elements": "str", "default": []},
+            profile={"type": "str", "default": "standard", "choices": list(PROFILES)},
+            overall_timeout={"type": "float"},
+            facts={"type": "bool", "default": False},
+        ),
+        run,
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
-        required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    try:
-        result, failure = run(module.params)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

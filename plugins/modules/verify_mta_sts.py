@@ -27,12 +27,9 @@ description:
     (C(mta_sts.txt), C(mta_sts.policy_fetch), C(mta_sts.mx_coverage), ...); the collection's
     C(docs/checks-transport.md) explains each and how to fix it.
   - The task fails when a check at or above O(fail_on) fails, with a message naming the domain, the check and why.
+extends_documentation_fragment:
+  - mailsec.posture.verify
 options:
-  domains:
-    description:
-      - Domain names to check. Mutually exclusive with O(mailsec_domains); one of them is required.
-    type: list
-    elements: str
   mailsec_domains:
     description:
       - The C(mailsec_domains) inventory model (the same entries the C(mailsec.posture.mail_records) lookup reads).
@@ -44,10 +41,6 @@ options:
   mail_host:
     description: The C(mailsec_mail_host) of the model (the default MX of its domains). Used with O(mailsec_domains).
     type: str
-  domain_defaults:
-    description: The C(mailsec_domain_defaults) of the model. Used with O(mailsec_domains).
-    type: dict
-    default: {}
   expected:
     description:
       - The records the domains should publish, as the C(mailsec.posture.mail_records) lookup returns them.
@@ -93,22 +86,6 @@ options:
     description: A policy host certificate that expires in fewer days than this warns.
     type: int
     default: 14
-  fail_on:
-    description:
-      - C(fail) fails the task when any check fails; C(warn) also when a check warns; C(never) only reports.
-    type: str
-    choices: [fail, warn, never]
-    default: fail
-attributes:
-  check_mode:
-    description: Runs the same checks in check mode; nothing is ever changed.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: Read-only; running it again changes nothing (the live state may change between runs).
-    support: full
 notes:
   - Senders fetch the policy from port 443 of the address C(mta-sts.<domain>) resolves to; a policy that is
     correct only through a proxy or a hosts file is not seen by them.
@@ -215,34 +192,18 @@ summary:
     status: fail
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.verify_module import run_verify_module, verify_argument_spec
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_mta_sts import run
 
 
 def main():
-    argument_spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
-    argument_spec.update(
-        port={"type": "int", "default": 443},
-        expected_mode={"type": "str", "choices": ["enforce", "testing", "none"]},
+    run_verify_module(
+        verify_argument_spec(
+            port={"type": "int", "default": 443},
+            expected_mode={"type": "str", "choices": ["enforce", "testing", "none"]},
+        ),
+        run,
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
-        required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    try:
-        result, failure = run(module.params)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,9 @@ description:
     never reported valid unless OpenSSL verified it."
   - Read-only; C(changed) is always false. The collection's C(docs/checks-transport.md) explains every check and
     how to fix it. The task fails when a check at or above O(fail_on) fails.
+extends_documentation_fragment:
+  - mailsec.posture.verify
 options:
-  domains:
-    description:
-      - Domain names to check. Mutually exclusive with O(mailsec_domains); one of them is required.
-    type: list
-    elements: str
   mailsec_domains:
     description:
       - The C(mailsec_domains) inventory model. Gives each domain's MTA-STS mode when the live policy cannot be read,
@@ -47,10 +44,6 @@ options:
   mail_host:
     description: The C(mailsec_mail_host) of the model. Used with O(mailsec_domains).
     type: str
-  domain_defaults:
-    description: The C(mailsec_domain_defaults) of the model. Used with O(mailsec_domains).
-    type: dict
-    default: {}
   expected:
     description:
       - The records the domains should publish, as the C(mailsec.posture.mail_records) lookup returns them; their TLSA
@@ -107,22 +100,6 @@ options:
     description: A certificate that expires in fewer days than this warns.
     type: int
     default: 14
-  fail_on:
-    description:
-      - C(fail) fails the task when any check fails; C(warn) also when a check warns; C(never) only reports.
-    type: str
-    choices: [fail, warn, never]
-    default: fail
-attributes:
-  check_mode:
-    description: Runs the same checks in check mode; nothing is ever changed.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: Read-only; running it again changes nothing (the live state may change between runs).
-    support: full
 notes:
   - Outbound port 25 is blocked on many networks; run this where the MX hosts can be reached, as senders reach them.
   - Only the DANE-TA (2) and DANE-EE (3) usages count for SMTP (RFC 7672 3.1.3). Matching a DANE-TA record needs
@@ -234,37 +211,21 @@ summary:
     status: pass
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.verify_module import run_verify_module, verify_argument_spec
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_smtp_tls import run
 
 
 def main():
-    argument_spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
-    argument_spec.update(
-        port={"type": "int", "default": 25},
-        helo_name={"type": "str"},
-        mta_sts_mode={"type": "str", "default": "auto", "choices": ["auto", "enforce", "testing", "none"]},
-        mta_sts_port={"type": "int", "default": 443},
-        require_dane={"type": "bool", "default": False},
+    run_verify_module(
+        verify_argument_spec(
+            port={"type": "int", "default": 25},
+            helo_name={"type": "str"},
+            mta_sts_mode={"type": "str", "default": "auto", "choices": ["auto", "enforce", "testing", "none"]},
+            mta_sts_port={"type": "int", "default": 443},
+            require_dane={"type": "bool", "default": False},
+        ),
+        run,
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
-        required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    try:
-        result, failure = run(module.params)
-    except MailsecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ which the output says; per-RRset cost is what the loop pays, so the scaling is l
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import sys
 import tempfile
@@ -35,22 +34,14 @@ sys.path.insert(0, os.path.join(REPOSITORY, ".build", "collections"))
 # ansible-playbook from the same virtualenv as this Python.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-
 from harness import BindServer, run_playbook  # noqa: E402
+from harness.publishing import SERVER_ARGUMENTS, mail_domain, publish_task, rsa_public_key, server_vars  # noqa: E402
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records, presentation_value  # noqa: E402
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model  # noqa: E402
 
 MAIL_ZONE = "bench-mx.test"
 MAIL_HOST = "mail." + MAIL_ZONE
 TIMEOUT = 6 * 3600
-
-
-def public_key(bits):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(der).decode()
 
 
 def domains(count, label, layout, key):
@@ -63,17 +54,7 @@ def domains(count, label, layout, key):
         else:
             name = "d%04d.%s.test" % (index, label)
             zone = "%s.test" % label
-        result.append(
-            {
-                "name": name,
-                "zone": zone,
-                "spf": {"mechanisms": ["mx"], "all": "fail"},
-                "dkim": {"selector": "dkim", "public_key": key},
-                "dmarc": {"policy": "reject", "rua": ["mailto:dmarc@" + name]},
-                "mta_sts": {"mode": "enforce", "max_age": 604800},
-                "tlsrpt": {"rua": ["mailto:tls@" + name]},
-            }
-        )
+        result.append(mail_domain(name, zone, key))
     return result
 
 
@@ -91,18 +72,13 @@ def rrsets_for_nsupdate(inventory):
     return list(grouped.values())
 
 
-def server_arguments():
-    return {"server": "{{ dns_server }}", "port": "{{ dns_port }}", "key_name": "{{ tsig_name }}", "key_secret": "{{ tsig_secret }}"}
-
-
 def dns_records_play():
-    arguments = dict(server_arguments(), records="{{ query('mailsec.posture.mail_records') }}", timeout=60)
-    return [{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "publish", "mailsec.posture.dns_records": arguments}]}]
+    return [{"hosts": "localhost", "gather_facts": False, "tasks": [publish_task("{{ query('mailsec.posture.mail_records') }}", timeout=60)]}]
 
 
 def nsupdate_play():
     arguments = dict(
-        server_arguments(),
+        SERVER_ARGUMENTS,
         key_algorithm="hmac-sha256",
         protocol="tcp",
         zone="{{ item.zone }}",
@@ -155,7 +131,7 @@ def main():
     options = parser.parse_args()
     sample = min(options.nsupdate_domains or options.domains, options.domains)
 
-    key = public_key(options.key_bits)
+    key = rsa_public_key(options.key_bits)
     ours = domains(options.domains, "a", options.layout, key)
     theirs = domains(sample, "b", options.layout, key)
     zones = {zone: [] for zone in zones_of(ours) + zones_of(theirs)}
@@ -163,8 +139,7 @@ def main():
     rrsets = rrsets_for_nsupdate(theirs)
 
     with tempfile.TemporaryDirectory(prefix="mailsec-bench-") as workdir, BindServer(zones, start_timeout=120) as bind:
-        key_info = bind.tsig_key
-        common = {"dns_server": bind.address, "dns_port": bind.port, "tsig_name": key_info["name"], "tsig_secret": key_info["secret"]}
+        common = server_vars(bind)
         print("BIND %s serving %d zones on 127.0.0.1 port %d" % (bind_version(), len(zones), bind.port), flush=True)
 
         ours_time, result = timed(dns_records_play(), os.path.join(workdir, "a"), dict(common, mailsec_domains=ours, mailsec_mail_host=MAIL_HOST))

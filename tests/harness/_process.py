@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -236,3 +237,94 @@ def run_tool(argv, cwd, timeout=30.0):
     if completed.returncode != 0:
         raise ServerError("%s failed (status %d):\n%s%s" % (" ".join(argv), completed.returncode, completed.stdout, completed.stderr))
     return completed.stdout
+
+
+class ProcessServer(ServerBase):
+    """A server run as one child process from a configuration in its own temporary directory.
+
+    The life cycle every such server shares: on the first start pick free ports (again with new
+    ones while another process wins the race for them), write the configuration, start the
+    process and wait, bounded by ``start_timeout``, until it answers; a later start reuses the
+    ports. ``stop()`` ends the process and keeps the directory, ``close()`` removes it too.
+
+    A subclass sets ``name`` (the program, also the process's name in messages) and provides:
+    ``_command()`` writes the configuration for the current ports and returns ``(argv, output
+    path)``; ``_ready(log_offset)`` says whether it answers yet (raising PortTaken when a port was
+    taken, with ``log_offset`` where its log stood before this start); ``log_path`` and
+    ``log_tail()``. A server with other ports than one ``port`` (UDP and TCP) overrides
+    ``_ports``, ``_set_ports``, ``_free_ports`` and ``_endpoint``.
+    """
+
+    name = None
+
+    def __init__(self, prefix, address, directory, start_timeout):
+        self.address = address
+        self._set_ports(None)
+        self.start_timeout = start_timeout
+        self.startup_seconds = None
+        self._dir = TempDir(prefix, directory)
+        # A value only this server knows: start-up checks it in the answers, so they come from this server.
+        self._token = prefix + secrets.token_hex(6)
+        self._process = None
+
+    @property
+    def directory(self):
+        """The temporary directory with the configuration, the logs and the server's data."""
+        return self._dir.path
+
+    @property
+    def running(self):
+        return self._process is not None and self._process.running
+
+    def _ports(self):
+        """The ports chosen, as a tuple, or None before the first start."""
+        return None if self.port is None else (self.port,)
+
+    def _set_ports(self, ports):
+        self.port = ports[0] if ports else None
+
+    def _free_ports(self):
+        return (free_port(self.address, udp=True),)
+
+    def _endpoint(self):
+        return "%s#%d" % (self.address, self.port)
+
+    def start(self):
+        """Start the server; on the first start pick free ports (retrying if another process takes one)."""
+        if self.running:
+            return self
+        began = time.monotonic()
+        ports = self._ports()
+        if ports is not None:
+            self._launch(*ports)
+        else:
+            try:
+                on_free_ports(self._free_ports, self._launch)
+            except ServerError:
+                self._set_ports(None)
+                raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def _launch(self, *ports):
+        self._set_ports(ports)
+        argv, output_path = self._command()
+        log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        self._process = ManagedProcess(self.name, argv, output_path, self._dir.path)
+        self._process.start()
+        try:
+            wait_until(lambda: self._ready(log_offset), self.start_timeout, "%s on %s" % (self.name, self._endpoint()), self.log_tail)
+        except ServerError:
+            self._process.stop()
+            raise
+
+    def stop(self):
+        """Stop the process (the directory stays; ``start()`` brings it back on the same ports)."""
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+    def close(self):
+        """Stop the process and remove the temporary directory."""
+        self.stop()
+        self._dir.cleanup()

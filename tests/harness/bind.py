@@ -6,11 +6,8 @@
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import signal
-import time
 
 import dns.exception
 import dns.query
@@ -19,8 +16,7 @@ import dns.update
 import dns.zone
 
 from harness import zones as zonefiles
-from harness._process import (ManagedProcess, PortTaken, ServerBase, ServerError, TempDir, free_port, on_free_ports, read_from, run_tool, tail,
-                              wait_until, write_text)
+from harness._process import PortTaken, ProcessServer, ServerError, read_from, run_tool, tail, wait_until, write_text
 from harness.blackhole import Blackhole
 from harness.dnsclient import DnsEndpoint, ask, server_identity
 
@@ -39,7 +35,7 @@ def _origin(name):
     return origin
 
 
-class BindServer(DnsEndpoint, ServerBase):
+class BindServer(DnsEndpoint, ProcessServer):
     """BIND on ``127.0.0.1:<free port>`` (UDP and TCP), everything in a temporary directory.
 
     ``zones``: ``{origin: content}``; content is zone lines (``str``), records
@@ -60,14 +56,8 @@ class BindServer(DnsEndpoint, ServerBase):
     def __init__(self, zones=None, *, dnssec_zones=(), bogus_zones=(), servfail_zones=(), timeout_zones=(),
                  tsig=True, tsig_name="mailsec-update", check_integrity=True, address="127.0.0.1",
                  directory=None, start_timeout=10.0):
-        self.address = address
-        self.port = None
-        self.start_timeout = start_timeout
+        super().__init__("mailsec-bind-", address, directory, start_timeout)
         self.check_integrity = check_integrity
-        self.startup_seconds = None
-        self._dir = TempDir("mailsec-bind-", directory)
-        self._token = "mailsec-bind-" + secrets.token_hex(6)
-        self._process = None
         self._blackhole = None
         self._zones = {}  # origin -> file name BIND loads
         self.trust_anchors = {}
@@ -98,11 +88,6 @@ class BindServer(DnsEndpoint, ServerBase):
             write_text(self._dir.join(zonefiles.file_stem(origin)), zonefiles.broken_zone_text(origin))
 
     # ----- configuration -----------------------------------------------------------------
-
-    @property
-    def directory(self):
-        """The temporary directory with the configuration, zone files, journals and log."""
-        return self._dir.path
 
     @property
     def zones(self):
@@ -196,40 +181,15 @@ class BindServer(DnsEndpoint, ServerBase):
         """The last lines of named's log (zone load errors, refused updates and why)."""
         return tail(self.log_path, lines)
 
-    @property
-    def running(self):
-        return self._process is not None and self._process.running
-
     def start(self):
         """Start named; on the first start pick a free port (retrying if another process takes it)."""
-        if self.running:
-            return self
-        if self.timeout_zones and self._blackhole is None:
+        if not self.running and self.timeout_zones and self._blackhole is None:
             self._blackhole = Blackhole(self.address).start()
-        began = time.monotonic()
-        if self.port is not None:
-            self._start_on_port(self.port)
-        else:
-            try:
-                on_free_ports(lambda: (free_port(self.address, udp=True),), self._start_on_port)
-            except ServerError:
-                self.port = None
-                raise
-        self.startup_seconds = time.monotonic() - began
-        return self
+        return super().start()
 
-    def _start_on_port(self, port):
-        self.port = port
+    def _command(self):
         self._write_config()
-        log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self._process = ManagedProcess(
-            "named", ["named", "-g", "-4", "-n", "1", "-c", self._dir.join("named.conf")], self.log_path, self._dir.path)
-        self._process.start()
-        try:
-            wait_until(lambda: self._ready(log_offset), self.start_timeout, "named on %s#%d" % (self.address, port), self.log_tail)
-        except ServerError:
-            self._process.stop()
-            raise
+        return ["named", "-g", "-4", "-n", "1", "-c", self._dir.join("named.conf")], self.log_path
 
     def _ready(self, log_offset):
         log = read_from(self.log_path, log_offset)
@@ -250,12 +210,6 @@ class BindServer(DnsEndpoint, ServerBase):
             raise ServerError("named: the stand-in root zone did not load\n%s" % self.log_tail())
         return True
 
-    def stop(self):
-        """Stop named (zones and journals stay; ``start()`` brings it back on the same port)."""
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
     def restart(self):
         self.stop()
         return self.start()
@@ -266,7 +220,7 @@ class BindServer(DnsEndpoint, ServerBase):
         if self._blackhole is not None:
             self._blackhole.stop()
             self._blackhole = None
-        self._dir.cleanup()
+        super().close()
 
     # ----- zones at run time -------------------------------------------------------------
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import os
-import secrets
 import socket
 import ssl
 import threading
 import time
 from typing import NamedTuple
 
-from harness._process import ManagedProcess, PortTaken, ServerBase, ServerError, TempDir, free_port, on_free_ports, read_from, tail, wait_until, write_text
+from harness._process import PortTaken, ProcessServer, free_port, read_from, tail, write_text
 from harness.ca import TestCA
 
 _ID_PATH = "/.mailsec-harness"
@@ -60,7 +59,7 @@ class HttpResponse(NamedTuple):
     body: bytes
 
 
-class NginxServer(ServerBase):
+class NginxServer(ProcessServer):
     """nginx (Debian) on ``127.0.0.1``: HTTPS on ``https_port`` with SNI, plain HTTP on ``http_port``.
 
     Runs from a configuration in a temporary directory (pid, logs, temp paths there too).
@@ -85,14 +84,7 @@ class NginxServer(ServerBase):
             if site.root is not None and not os.path.isdir(site.root):
                 raise ValueError("site %s: root %s is not a directory" % (site.name, site.root))
             self.sites[site.name] = site
-        self.address = address
-        self.https_port = None
-        self.http_port = None
-        self.start_timeout = start_timeout
-        self.startup_seconds = None
-        self._dir = TempDir("mailsec-nginx-", directory)
-        self._token = "mailsec-nginx-" + secrets.token_hex(6)
-        self._process = None
+        super().__init__("mailsec-nginx-", address, directory, start_timeout)
         self.certificates = {}
         try:
             self._prepare_files()
@@ -105,9 +97,17 @@ class NginxServer(ServerBase):
         """The HTTPS port."""
         return self.https_port
 
-    @property
-    def directory(self):
-        return self._dir.path
+    def _ports(self):
+        return None if self.https_port is None else (self.https_port, self.http_port)
+
+    def _set_ports(self, ports):
+        self.https_port, self.http_port = ports or (None, None)
+
+    def _free_ports(self):
+        return free_port(self.address), free_port(self.address)
+
+    def _endpoint(self):
+        return "%s:%d/%d" % (self.address, self.https_port, self.http_port)
 
     def _prepare_files(self):
         for sub in ("certs", "sites", "tmp"):
@@ -208,38 +208,9 @@ class NginxServer(ServerBase):
         """The last lines of nginx's error log and of its own output."""
         return "%s\n%s" % (tail(self.log_path, lines), tail(self._dir.join("nginx.out"), 10))
 
-    @property
-    def running(self):
-        return self._process is not None and self._process.running
-
-    def start(self):
-        if self.running:
-            return self
-        began = time.monotonic()
-        if self.https_port is not None:
-            self._start_on_ports(self.https_port, self.http_port)
-        else:
-            try:
-                on_free_ports(lambda: (free_port(self.address), free_port(self.address)), self._start_on_ports)
-            except ServerError:
-                self.https_port = self.http_port = None
-                raise
-        self.startup_seconds = time.monotonic() - began
-        return self
-
-    def _start_on_ports(self, https_port, http_port):
-        self.https_port, self.http_port = https_port, http_port
+    def _command(self):
         config = write_text(self._dir.join("nginx.conf"), self._config())
-        log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self._process = ManagedProcess(
-            "nginx", ["nginx", "-p", self._dir.path, "-e", self.log_path, "-c", config], self._dir.join("nginx.out"), self._dir.path)
-        self._process.start()
-        try:
-            wait_until(lambda: self._ready(log_offset), self.start_timeout,
-                       "nginx on %s:%d/%d" % (self.address, self.https_port, self.http_port), self.log_tail)
-        except ServerError:
-            self._process.stop()
-            raise
+        return ["nginx", "-p", self._dir.path, "-e", self.log_path, "-c", config], self._dir.join("nginx.out")
 
     def _ready(self, log_offset):
         if "Address already in use" in read_from(self.log_path, log_offset):
@@ -255,15 +226,6 @@ class NginxServer(ServerBase):
         except OSError:
             return False
         return body.decode("utf-8", "replace") == self._token
-
-    def stop(self):
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def close(self):
-        self.stop()
-        self._dir.cleanup()
 
     def url(self, name, path="/", scheme="https"):
         """The URL of ``path`` on site ``name`` (the host name resolves only through the test DNS)."""

@@ -6,10 +6,7 @@
 
 from __future__ import annotations
 
-import secrets
-import time
-
-from harness._process import ManagedProcess, PortTaken, ServerBase, ServerError, TempDir, free_port, on_free_ports, tail, wait_until, write_text
+from harness._process import PortTaken, ProcessServer, tail, write_text
 from harness.dnsclient import DnsEndpoint, server_identity
 from harness.zones import unrelated_anchor
 
@@ -17,7 +14,7 @@ from harness.zones import unrelated_anchor
 _SPECIAL_ZONES = ("test.", "invalid.", "example.", "local.", "onion.", "home.arpa.")
 
 
-class UnboundResolver(DnsEndpoint, ServerBase):
+class UnboundResolver(DnsEndpoint, ProcessServer):
     """unbound on ``127.0.0.1:<free port>``, forwarding every query to ``forward_to`` and validating.
 
     ``forward_to``: a BindServer (its ``trust_anchors`` are used unless ``trust_anchors`` is given)
@@ -42,17 +39,7 @@ class UnboundResolver(DnsEndpoint, ServerBase):
         for zone in bogus_zones:
             self.trust_anchors[zone.rstrip(".")] = unrelated_anchor(zone)
         self.insecure_zones = [zone.rstrip(".") for zone in insecure_zones]
-        self.address = address
-        self.port = None
-        self.start_timeout = start_timeout
-        self.startup_seconds = None
-        self._dir = TempDir("mailsec-unbound-", directory)
-        self._token = "mailsec-unbound-" + secrets.token_hex(6)
-        self._process = None
-
-    @property
-    def directory(self):
-        return self._dir.path
+        super().__init__("mailsec-unbound-", address, directory, start_timeout)
 
     def _anchor_lines(self):
         lines = []
@@ -119,51 +106,17 @@ class UnboundResolver(DnsEndpoint, ServerBase):
         """The last lines of unbound's log (with val-log-level 2 it says why an answer is bogus)."""
         return tail(self.log_path, lines)
 
-    @property
-    def running(self):
-        return self._process is not None and self._process.running
-
-    def start(self):
-        if self.running:
-            return self
-        began = time.monotonic()
-        if self.port is not None:
-            self._start_on_port(self.port)
-        else:
-            try:
-                on_free_ports(lambda: (free_port(self.address, udp=True),), self._start_on_port)
-            except ServerError:
-                self.port = None
-                raise
-        self.startup_seconds = time.monotonic() - began
-        return self
-
-    def _start_on_port(self, port):
-        self.port = port
+    def _command(self):
         config = write_text(self._dir.join("unbound.conf"), self._config())
-        self._process = ManagedProcess("unbound", ["unbound", "-d", "-c", config], self.log_path, self._dir.path)
-        self._process.start()
-        try:
-            wait_until(self._ready, self.start_timeout, "unbound on %s#%d" % (self.address, port), self.log_tail)
-        except ServerError:
-            self._process.stop()
-            raise
+        return ["unbound", "-d", "-c", config], self.log_path
 
-    def _ready(self):
+    def _ready(self, _log_offset):
+        # unbound exits when its port is taken, and the end of its log says why: no offset is needed.
         if not self._process.running:
             if "address already in use" in self.log_tail(10).lower():
                 raise PortTaken("unbound: port %d taken by another process" % self.port)
             self._process.require_running(self.log_tail)
         return all(server_identity(self.address, self.port, tcp=tcp) == self._token for tcp in (True, False))
-
-    def stop(self):
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-
-    def close(self):
-        self.stop()
-        self._dir.cleanup()
 
 
 def _anchor_texts(anchor):

@@ -12,10 +12,9 @@ import dns.message
 import dns.query
 import dns.rdatatype
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from harness import Blackhole, free_port
+from harness.publishing import SERVER_ARGUMENTS, mail_domain, publish_task, rsa_public_key, server_vars
 from ansible_collections.mailsec.posture.plugins.module_utils import dane, dkim, dkim_keyfile, dns_update
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
@@ -31,47 +30,16 @@ PLAYBOOK_TIMEOUT = 300
 
 @pytest.fixture(scope="module")
 def rsa_4096_public_key():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(der).decode()
+    return rsa_public_key(4096)
 
 
 def mail_domains(count, public_key):
-    domains = []
-    for index in range(count):
-        name = "d%03d.%s" % (index, ZONE)
-        domains.append(
-            {
-                "name": name,
-                "zone": ZONE,
-                "spf": {"mechanisms": ["mx"], "all": "fail"},
-                "dkim": {"selector": "dkim", "public_key": public_key},
-                "dmarc": {"policy": "reject", "rua": ["mailto:dmarc@" + name]},
-                "mta_sts": {"mode": "enforce", "max_age": 604800},
-                "tlsrpt": {"rua": ["mailto:tls@" + name]},
-            }
-        )
-    return domains
-
-
-def server_vars(bind, **extra):
-    key = bind.tsig_key
-    values = {"dns_server": bind.address, "dns_port": bind.port, "tsig_name": key["name"], "tsig_secret": key["secret"]}
-    values.update(extra)
-    return values
+    return [mail_domain("d%03d.%s" % (index, ZONE), ZONE, public_key) for index in range(count)]
 
 
 def publish_play(records="{{ query('mailsec.posture.mail_records') }}", **options):
     """A play with one dns_records task (named 'publish') whose records and options are Jinja."""
-    arguments = {
-        "records": records,
-        "server": "{{ dns_server }}",
-        "port": "{{ dns_port }}",
-        "key_name": "{{ tsig_name }}",
-        "key_secret": "{{ tsig_secret }}",
-    }
-    arguments.update(options)
-    return [{"hosts": "localhost", "gather_facts": False, "tasks": [{"name": "publish", "mailsec.posture.dns_records": arguments}]}]
+    return [{"hosts": "localhost", "gather_facts": False, "tasks": [publish_task(records, **options)]}]
 
 
 def served(bind, name, rtype):
@@ -218,13 +186,7 @@ def test_every_failure_is_a_clear_message_naming_zone_and_server(bind_server, ru
     record = [{"name": "_dmarc.example.test.", "type": "TXT", "value": "v=DMARC1; p=none", "zone": ZONE}]
     tasks = []
     for case, (options, _message) in ERROR_CASES.items():
-        arguments = {
-            "records": record,
-            "server": "{{ dns_server }}",
-            "port": "{{ dns_port }}",
-            "key_name": "{{ tsig_name }}",
-            "key_secret": "{{ tsig_secret }}",
-        }
+        arguments = dict(SERVER_ARGUMENTS, records=record)
         arguments.update(options)
         tasks.append({"name": case, "mailsec.posture.dns_records": arguments, "ignore_errors": True})
     with Blackhole() as silent:
@@ -309,17 +271,7 @@ def dkim_play(path, **options):
             "gather_facts": False,
             "tasks": [
                 {"name": "key", "mailsec.posture.dkim_key": arguments, "register": "dkim"},
-                {
-                    "name": "publish",
-                    "mailsec.posture.dns_records": {
-                        "records": ["{{ dkim.record }}"],
-                        "server": "{{ dns_server }}",
-                        "port": "{{ dns_port }}",
-                        "key_name": "{{ tsig_name }}",
-                        "key_secret": "{{ tsig_secret }}",
-                    },
-                    "when": "dkim.record is not none",
-                },
+                dict(publish_task(["{{ dkim.record }}"]), when="dkim.record is not none"),
             ],
         }
     ]
@@ -372,16 +324,7 @@ def tlsa_play(files, **options):
             "gather_facts": False,
             "tasks": [
                 {"name": "tlsa", "mailsec.posture.tlsa_record": arguments, "register": "tlsa"},
-                {
-                    "name": "publish",
-                    "mailsec.posture.dns_records": {
-                        "records": "{{ tlsa.records }}",
-                        "server": "{{ dns_server }}",
-                        "port": "{{ dns_port }}",
-                        "key_name": "{{ tsig_name }}",
-                        "key_secret": "{{ tsig_secret }}",
-                    },
-                },
+                publish_task("{{ tlsa.records }}"),
             ],
         }
     ]

@@ -194,10 +194,15 @@ def test_add_zone_while_running(bind_server):
 def test_servers_retry_when_their_port_is_taken(monkeypatch, bind_server, unbound_resolver, nginx_server):
     # Hand every server a port another socket holds first (UDP and TCP): each must notice and move on.
     with Blackhole() as taken:
-        for module in (harness.bind, harness.unbound, harness.nginx):
-            offered = iter([taken.port])
-            real = module.free_port
-            monkeypatch.setattr(module, "free_port", lambda *args, _offered=offered, _real=real, **kw: next(_offered, None) or _real(*args, **kw))
+        for server_class in (harness.bind.BindServer, harness.unbound.UnboundResolver, harness.nginx.NginxServer):
+            first = iter([True])
+            real = server_class._free_ports
+
+            def taken_first(self, _first=first, _real=real):
+                ports = _real(self)
+                return (taken.port,) + tuple(ports[1:]) if next(_first, False) else ports
+
+            monkeypatch.setattr(server_class, "_free_ports", taken_first)
         bind = bind_server({"example.test": EXAMPLE_ZONE})
         unbound = unbound_resolver(bind)
         nginx = nginx_server([Site("mta-sts.example.test", files={POLICY_PATH: POLICY})])

@@ -4,17 +4,15 @@ One world serves every case (started once for this module); each case is its own
 that must name its failing check and come back within its timeout.
 """
 
-import base64
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 from harness import BindServer
+from harness.publishing import rsa_public_key
 
 TIMEOUT = 2.0
 # What a call may take beyond its timeout: the event loop's start, scheduling on a busy machine.
@@ -23,15 +21,8 @@ LONG_RUN = 180  # seconds an ansible-playbook run may take
 # A 512-bit RSA key (openssl genrsa 512): too short to generate with cryptography, too short for DKIM.
 KEY_512 = ("MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAK1H8kcnpDZRD6JV4KuEboI12T1te6C40yXz+s3t2J8CBFmFzcJTp5Bs99EMh997Ms4Zpihd/04o0378ID4"
            "/gYUCAwEAAQ==")
-
-
-def rsa_key(bits):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
-    return base64.b64encode(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
-
-
-KEY_2048 = rsa_key(2048)
-KEY_1024 = rsa_key(1024)
+KEY_2048 = rsa_public_key(2048)
+KEY_1024 = rsa_public_key(1024)
 
 
 def dkim_txt(key):

@@ -313,6 +313,16 @@ def test_public_key_from_pem_refuses_ec_keys():
         dkim.public_key_from_pem(pem)
 
 
+def test_spec_refuses_an_ec_key_given_as_base64_der():
+    der = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(SpecError) as info:
+        dkim.normalize_spec({"selector": "dkim", "public_key": base64.b64encode(der).decode()}, "example.com")
+    assert (info.value.field, info.value.domain) == ("dkim.public_key", "example.com")
+    assert "is neither an RSA nor an Ed25519 key" in str(info.value)
+
+
 # --- normalize_spec, record_name and build ------------------------------------------------------
 
 def test_record_name():

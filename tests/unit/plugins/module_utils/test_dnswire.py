@@ -14,17 +14,13 @@ from hypothesis import strategies as st
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dnswire
 
+from unit import scripted_dns
+
 
 def response(qname, qtype, answer=(), authority=(), rcode=dns.rcode.NOERROR, flags=0):
     """A response built and compressed by dnspython: ``answer`` holds (owner, type, rdata text) triples."""
     query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
-    message = dns.message.make_response(query)
-    message.set_rcode(rcode)
-    message.flags |= flags
-    for section, items in ((message.answer, answer), (message.authority, authority)):
-        for owner, rtype, text in items:
-            section.append(dns.rrset.from_text(owner, 300, "IN", rtype, text))
-    return message.to_wire()
+    return scripted_dns.reply(query, answer, authority, rcode, flags).to_wire()
 
 
 def test_query_is_what_dnspython_reads():

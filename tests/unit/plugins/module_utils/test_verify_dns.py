@@ -7,6 +7,7 @@ import re
 import pytest
 import yaml
 
+from ansible_collections.mailsec.posture.plugins.doc_fragments.verify import ModuleDocFragment as VerifyDocFragment
 from ansible_collections.mailsec.posture.plugins.module_utils import spf, verify_dns, verify_input
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.resolver import Resolver
@@ -172,7 +173,9 @@ def test_every_check_made_is_a_known_one():
 
 
 def test_module_options_are_the_shared_ones_without_the_transport_ones():
-    documented = yaml.safe_load(verify_dns_module.DOCUMENTATION)["options"]
+    doc = yaml.safe_load(verify_dns_module.DOCUMENTATION)
+    assert doc["extends_documentation_fragment"] == ["mailsec.posture.verify"]
+    documented = dict(doc["options"], **yaml.safe_load(VerifyDocFragment.DOCUMENTATION)["options"])
     shared = set(verify_input.COMMON_ARGUMENT_SPEC) - {"ca_path", "expiry_warn_days"}
     assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts"}
     for name in ("EXAMPLES", "RETURN"):

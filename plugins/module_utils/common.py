@@ -209,6 +209,16 @@ def as_list(value, field, domain=None):
     raise SpecError(field, "must be a list or a string, got %s" % type(value).__name__, domain)
 
 
+def as_enabled(spec, field, domain=None):
+    """A standard's ``enabled`` key: true when absent, else it must be true or false (a SpecError otherwise)."""
+    enabled = spec.get("enabled")
+    if enabled is None:
+        return True
+    if not isinstance(enabled, bool):
+        raise SpecError(field, "must be true or false, got %r" % (enabled,), domain)
+    return enabled
+
+
 def as_int(value, field, domain=None, minimum=None, maximum=None):
     """An int from an int or a decimal string, within bounds, or a SpecError."""
     if isinstance(value, bool):

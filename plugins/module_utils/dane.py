@@ -24,6 +24,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils import names
 from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     MailsecError,
     SpecError,
+    as_enabled,
     as_int,
     as_list,
     reject_unknown_keys,
@@ -325,12 +326,7 @@ def normalize_spec(spec, domain):
     domain = names.normalize_domain(domain, "name")
     spec = require_mapping(spec, "dane", domain)
     reject_unknown_keys(spec, _SPEC_KEYS, "dane", domain)
-    enabled = spec.get("enabled")
-    if enabled is None:
-        enabled = True
-    if not isinstance(enabled, bool):
-        raise SpecError("dane.enabled", "must be true or false, got %r" % (enabled,), domain)
-    if not enabled:
+    if not as_enabled(spec, "dane.enabled", domain):
         return None
 
     port = spec.get("port")

@@ -30,6 +30,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils import names
 from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     SpecError,
     as_choice,
+    as_enabled,
     as_int,
     as_list,
     join_txt,
@@ -215,12 +216,7 @@ def normalize_spec(spec, domain, mx_hosts=None):
     spec = require_mapping(spec, "mta_sts", domain)
     reject_unknown_keys(spec, _SPEC_KEYS, "mta_sts", domain)
 
-    enabled = spec.get("enabled")
-    if enabled is None:
-        enabled = True
-    if not isinstance(enabled, bool):
-        raise SpecError("mta_sts.enabled", "must be true or false, got %r" % (enabled,), domain)
-    if not enabled:
+    if not as_enabled(spec, "mta_sts.enabled", domain):
         return None
 
     mode = spec.get("mode")

@@ -145,3 +145,17 @@ def test_select_record_blank_fields_are_fresh_for_every_verdict():
     first = pick([])
     first["extensions"]["x"] = "y"
     assert pick([])["extensions"] == {}
+
+
+@pytest.mark.parametrize("spec, expected", [({}, True), ({"enabled": None}, True), ({"enabled": True}, True),
+                                            ({"enabled": False}, False)])
+def test_as_enabled_defaults_to_true(spec, expected):
+    assert common.as_enabled(spec, "dane.enabled", "example.com") is expected
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1, "false", []])
+def test_as_enabled_rejects_anything_but_a_boolean_naming_field_and_domain(value):
+    with pytest.raises(SpecError) as caught:
+        common.as_enabled({"enabled": value}, "mta_sts.enabled", "example.com")
+    assert "mta_sts.enabled" in str(caught.value) and "example.com" in str(caught.value)
+    assert "must be true or false" in str(caught.value)

@@ -135,6 +135,7 @@ def compose_command():
 def test_merged_override_is_valid_compose_with_mailcows_file(mailcow):
     # tools/bootstrap installs Debian's docker-compose where the docker CLI has no compose plugin.
     assert compose_command(), "no docker compose plugin and no docker-compose (tools/bootstrap installs docker-compose)"
+
     def config(override):
         return subprocess.run(compose_command() + ["-f", "docker-compose.yml", "-f", override, "config"], cwd=mailcow,
                               capture_output=True, text=True, timeout=60, check=False,

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import gc
 import ipaddress
 import os
 import random
@@ -91,6 +93,38 @@ class ResolverError(MailsecError):
         self.answer = answer
         self.kind = answer.kind
         super().__init__(answer.describe())
+
+
+# ---------------------------------------------------------------------------------------------
+# The cyclic garbage collector
+
+_PAUSES = {"count": 0, "was_enabled": False}
+_PAUSES_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Keep Python's cyclic garbage collector off inside the block (nested and threaded uses count).
+
+    A verification run allocates hundreds of thousands of short-lived containers (coroutines,
+    futures, answers, check entries); each allocation burst sets off a collection that walks every
+    live object and, measured on 1,000 domains, finds almost nothing (reference counting frees the
+    rest): 7 objects after verify_dns, about 7 per HTTPS fetch after verify_mta_sts, and no change
+    in peak memory. Those passes cost 10 to 20 % of the run's CPU. The collector's state before the
+    first pause comes back when the last one ends.
+    """
+    with _PAUSES_LOCK:
+        if _PAUSES["count"] == 0:
+            _PAUSES["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _PAUSES["count"] += 1
+    try:
+        yield
+    finally:
+        with _PAUSES_LOCK:
+            _PAUSES["count"] -= 1
+            if _PAUSES["count"] == 0 and _PAUSES["was_enabled"]:
+                gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,8 +644,10 @@ class Resolver:
 
     def run(self, awaitable, overall_timeout=None):
         """Run a coroutine that awaits this resolver in a new event loop; lookups still unanswered
-        after ``overall_timeout`` seconds answer ``timeout``. Not callable from inside a running loop."""
-        return asyncio.run(self._run_bounded(awaitable, overall_timeout))
+        after ``overall_timeout`` seconds answer ``timeout``. Not callable from inside a running loop.
+        The garbage collector is paused meanwhile (see ``collector_paused``)."""
+        with collector_paused():
+            return asyncio.run(self._run_bounded(awaitable, overall_timeout))
 
     async def aclose(self):
         """Close this event loop's sockets (``run`` and the synchronous calls do it themselves)."""

@@ -10,6 +10,7 @@ Private to the collection: users may rely only on plugins and modules.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from ansible_collections.mailsec.posture.plugins.module_utils import checks, dane, mta_sts, probes
@@ -81,6 +82,13 @@ def _read_pem_files(entries):
             entry = dict(entry, dane=spec)
         result.append(entry)
     return result
+
+
+def collector_paused():
+    """The resolver's ``collector_paused`` (garbage collector off for a run), or a no-op without it."""
+    if not HAS_RESOLVER:
+        return contextlib.nullcontext()
+    return _resolver.collector_paused()
 
 
 def targets(domains=None, mailsec_domains=None, mail_host=None, domain_defaults=None):

@@ -357,12 +357,13 @@ def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAUL
            expected_mode=None, expiry_warn_days=14):
     """Verify every target; the per-domain results in order (see ``evaluate``)."""
     checked = [target for target in targets if target.spec is None or target.spec.get("mta_sts")]
-    found = gather([target.name for target in checked], resolver, port, timeout, ca_path, concurrency)
-    by_name = {live.domain: live for live in found}
-    return [
-        evaluate(target, by_name.get(target.name), expected, expected_mode, expiry_warn_days)
-        for target in targets
-    ]
+    with verify_input.collector_paused():
+        found = gather([target.name for target in checked], resolver, port, timeout, ca_path, concurrency)
+        by_name = {live.domain: live for live in found}
+        return [
+            evaluate(target, by_name.get(target.name), expected, expected_mode, expiry_warn_days)
+            for target in targets
+        ]
 
 
 def run(params):

@@ -619,6 +619,14 @@ class Resolver:
         self._states_lock = threading.Lock()
         self.queries_sent = 0
 
+    def divided(self, parts):
+        """This resolver for one of ``parts`` processes that share a run: the same nameservers,
+        bounds and transport, ``1/parts`` of the concurrency (at least 1) and a cache of its own."""
+        if parts <= 1:
+            return self
+        return Resolver(list(self.nameservers), timeout=self.timeout, lifetime=self.lifetime, want_dnssec=self.want_dnssec,
+                        concurrency=max(1, self.concurrency // parts), cache=self._cache is not None, transport=self.transport)
+
     # ----- per event loop ------------------------------------------------------------------
 
     def _state(self):

@@ -97,6 +97,14 @@ options:
       - Bounds the lookups in flight at once to four times this number.
     type: int
     default: 32
+  processes:
+    description:
+      - How many processes share the domains, each with its own event loop and an equal share of the concurrency.
+      - C(0) or unset is automatic, one per CPU available to the module (at most 4), but only when each process gets at
+        least 200 domains; below that a process of its own costs more than it saves. C(1) checks everything in the
+        module's own process.
+      - The checks and their order are the same whatever the number; only the time differs.
+    type: int
   facts:
     description:
       - Also return, per domain, what was found live (RV(domains[].dns)). Off by default because for thousands of
@@ -260,6 +268,7 @@ def main():
         overall_timeout={"type": "float"},
         facts={"type": "bool", "default": False},
     )
+    argument_spec.update(copy.deepcopy(verify_input.PROCESSES_ARGUMENT_SPEC))
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,

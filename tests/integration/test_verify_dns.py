@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns
+from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns, verify_input
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 from harness import BindServer
@@ -327,6 +327,30 @@ def test_many_domains_in_one_call(world):
     result, _failure = world.verify(domains)
     assert [entry["domain"] for entry in result["domains"]] == domains
     assert result["summary"]["domains"] == len(domains)
+
+
+def comparable(result):
+    """What a run found, without the times it took."""
+    return [(entry["domain"], entry["status"], entry["checks"]) for entry in result["domains"]], result["summary"]
+
+
+def test_processes_change_nothing_but_the_time(world, monkeypatch):
+    forks = []
+    real_fork = verify_input._fork_worker  # pylint: disable=protected-access
+
+    def counted(*args):
+        forks.append([target.name for target in args[1]])
+        return real_fork(*args)
+
+    # pytest-xdist keeps a thread in this process, which would keep the run in one process.
+    monkeypatch.setattr(verify_input, "_can_fork", lambda: True)
+    monkeypatch.setattr(verify_input, "_fork_worker", counted)
+    domains = sorted(ZONES)
+    alone = world.verify(domains, processes=1)
+    assert forks == []
+    spread = world.verify(domains, processes=3)
+    assert forks == [domains[1::3], domains[2::3]]
+    assert comparable(spread[0]) == comparable(alone[0]) and spread[1] == alone[1]
 
 
 def module_play(world, domains, **options):

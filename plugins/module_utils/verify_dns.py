@@ -745,4 +745,6 @@ def run(params):
         # carry back, and the checks' details already say what was found.
         for entry in domain_results:
             entry.pop("dns", None)
+    if params.get("pass_details") is False:
+        verify_input.without_pass_details(domain_results)
     return verify_input.outcome(domain_results, params.get("fail_on") or "fail")

@@ -49,6 +49,8 @@ COMMON_ARGUMENT_SPEC = {
 }
 # The option of the verifiers that spread a run over processes (verify_dns, verify_mta_sts).
 PROCESSES_ARGUMENT_SPEC = {"processes": {"type": "int"}}
+# Options that make a large result cheaper for Ansible to carry (verify_dns has its own facts option, off by default).
+PASS_DETAILS_ARGUMENT_SPEC = {"pass_details": {"type": "bool", "default": True}}
 COMMON_MUTUALLY_EXCLUSIVE = [("domains", "mailsec_domains")]
 COMMON_REQUIRED_ONE_OF = [("domains", "mailsec_domains")]
 
@@ -202,6 +204,16 @@ def check_common_options(timeout, concurrency, ca_path, expiry_warn_days):
     problem = probes.check_ca_path(ca_path)
     if problem:
         raise SpecError("ca_path", problem)
+
+
+def without_pass_details(domain_results):
+    """The results with passing checks cut to name, status and subject (warnings and failures keep
+    their detail): for a fleet that passes, most of what Ansible would otherwise carry back."""
+    for entry in domain_results:
+        for check in entry["checks"]:
+            if check["status"] == checks.PASS:
+                check.pop("detail", None)
+    return domain_results
 
 
 def outcome(domain_results, fail_on):

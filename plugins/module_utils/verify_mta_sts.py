@@ -410,4 +410,9 @@ def run(params):
         expiry_warn_days=params["expiry_warn_days"],
         processes=verify_input.process_count(params.get("processes"), len(targets), params["concurrency"]),
     )
+    if params.get("facts") is False:
+        for entry in domain_results:
+            entry.pop("mta_sts", None)
+    if params.get("pass_details") is False:
+        verify_input.without_pass_details(domain_results)
     return verify_input.outcome(domain_results, params["fail_on"])

@@ -111,6 +111,13 @@ options:
         domains it makes the result noticeably slower for Ansible to carry; the checks' details say the same in words.
     type: bool
     default: false
+  pass_details:
+    description:
+      - C(false) returns passing checks as C(name), C(status) and C(subject) only; checks that warn or fail keep their
+        C(detail). For a thousand domains that pass, this makes the result about 40 % smaller, and Ansible spends time
+        on every value a module returns.
+    type: bool
+    default: true
   fail_on:
     description:
       - C(fail) fails the task when any check fails; C(warn) also when a check warns; C(never) only reports.
@@ -194,8 +201,8 @@ domains:
       type: str
       sample: fail
     checks:
-      description: The checks, grouped by standard; each has C(name), C(status) (C(pass), C(warn), C(fail)), C(detail) and
-        usually C(subject) (the name, selector or report destination it is about).
+      description: The checks, grouped by standard; each has C(name), C(status) (C(pass), C(warn), C(fail)), C(detail) (not
+        for passing checks with O(pass_details=false)) and usually C(subject) (the name, selector or report destination it is about).
       type: list
       elements: dict
       sample:
@@ -269,6 +276,7 @@ def main():
         facts={"type": "bool", "default": False},
     )
     argument_spec.update(copy.deepcopy(verify_input.PROCESSES_ARGUMENT_SPEC))
+    argument_spec.update(copy.deepcopy(verify_input.PASS_DETAILS_ARGUMENT_SPEC))
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,

@@ -370,6 +370,23 @@ def test_processes_change_nothing_but_the_time(world, monkeypatch):
     assert comparable(spread[0]) == comparable(alone[0]) and spread[1] == alone[1]
 
 
+def test_compact_results_leave_out_facts_and_passing_details_only(world):
+    full, _failure = world.verify(domains=["good.test", "html.test"])
+    compact, _failure = world.verify(domains=["good.test", "html.test"], facts=False, pass_details=False)
+    assert compact["summary"] == full["summary"]
+    assert all("mta_sts" not in entry for entry in compact["domains"]) and all("mta_sts" in entry for entry in full["domains"])
+    for full_entry, entry in zip(full["domains"], compact["domains"]):
+        assert [(check["name"], check["status"], check.get("subject")) for check in entry["checks"]] == \
+            [(check["name"], check["status"], check.get("subject")) for check in full_entry["checks"]]
+        for full_check, check in zip(full_entry["checks"], entry["checks"]):
+            if check["status"] == "pass":
+                assert "detail" not in check
+            else:
+                assert check["detail"] == full_check["detail"]
+    warned = [check for check in compact["domains"][1]["checks"] if check["status"] == "warn"]
+    assert [check["name"] for check in warned] == ["mta_sts.policy_content_type"] and "text/html" in warned[0]["detail"]
+
+
 def test_module_spreads_over_processes_with_the_same_outcome(world, run_playbook):
     domains = ["good.test", "html.test", "redirect.test", "nohost.test"]
     result = run_playbook(module_play(world, domains, processes=2, fail_on="never"), timeout=LONG_RUN)

@@ -50,7 +50,7 @@ COMMON_ARGUMENT_SPEC = {
 # The option of the verifiers that spread a run over processes (verify_dns, verify_mta_sts).
 PROCESSES_ARGUMENT_SPEC = {"processes": {"type": "int"}}
 # Options that make a large result cheaper for Ansible to carry (verify_dns has its own facts option, off by default).
-PASS_DETAILS_ARGUMENT_SPEC = {"pass_details": {"type": "bool", "default": True}}
+PASS_DETAILS_ARGUMENT_SPEC = {"pass_details": {"type": "bool", "default": True, "no_log": False}}  # "pass" is not a password here
 COMMON_MUTUALLY_EXCLUSIVE = [("domains", "mailsec_domains")]
 COMMON_REQUIRED_ONE_OF = [("domains", "mailsec_domains")]
 

@@ -114,7 +114,8 @@ def time_runs(args):
         row["cpu"] = _cpu() - cpu
         row["total"] = row["dns"] + row["mta_sts"]
         rows.append(row)
-        print("dns %.3f s + mta_sts %.3f s = %.3f s (CPU of this process and its workers %.2f s, of BIND+nginx %.2f + %.2f s); checks %s %s; JSON %d + %d octets"
+        print("dns %.3f s + mta_sts %.3f s = %.3f s (CPU of this process and its workers %.2f s, of BIND+nginx %.2f + %.2f s); "
+              "checks %s %s; JSON %d + %d octets"
               % (row["dns"], row["mta_sts"], row["total"], row["cpu"], row["dns_servers"], row["mta_sts_servers"], row["dns_checks"],
                  row["mta_sts_checks"], row["dns_bytes"], row["mta_sts_bytes"]), flush=True)
     best = min(rows, key=lambda row: row["total"])

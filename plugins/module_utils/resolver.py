@@ -355,13 +355,12 @@ class _Channel:
         self._timer = None
         self._timer_at = None
 
-    def watch(self, message_id, future, qname, qtype, timeout):
-        """Wait for the answer to ``message_id`` at most ``timeout`` seconds.
+    def watch(self, message_id, future, qname, qtype, timeout, loop):
+        """Wait for the answer to ``message_id`` at most ``timeout`` seconds (``loop``: the running loop).
 
         One timer per channel, set for the earliest deadline, instead of one per query: with
         thousands of queries in flight, creating and cancelling their timers costs more than the
         rare expiry does."""
-        loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         self.pending[message_id] = (future, qname, qtype, deadline, timeout)
         if self._timer_at is None or deadline < self._timer_at:
@@ -531,23 +530,33 @@ class _Slots:
         self.free = limit
         self.waiters = collections.deque()
 
-    async def __aenter__(self):
+    def take(self):
+        """Take a slot at once if one is free and nobody waits for one; False otherwise."""
         if self.free > 0 and not self.waiters:
             self.free -= 1
+            return True
+        return False
+
+    async def __aenter__(self):
+        if self.take():
             return
+        await self.wait()
+
+    async def wait(self):
+        """Wait for a slot (in turn)."""
         future = asyncio.get_running_loop().create_future()
         self.waiters.append(future)
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()  # the slot arrived as the waiter was cancelled: pass it on
+                self.release()  # the slot arrived as the waiter was cancelled: pass it on
             raise
 
     async def __aexit__(self, *exc_info):
-        self._release()
+        self.release()
 
-    def _release(self):
+    def release(self):
         while self.waiters:
             future = self.waiters.popleft()
             if not future.done():
@@ -759,7 +768,10 @@ class Resolver:
     async def _resolve(self, state, qname, code, rtype_name):
         if state.deadline is not None and time.monotonic() >= state.deadline:
             return Answer(qname, rtype_name, TIMEOUT, detail=_NOT_ASKED)
-        async with state.slots:
+        slots = state.slots
+        if not slots.take():  # ``async with slots`` costs two coroutines per lookup; most find a slot free
+            await slots.wait()
+        try:
             began = time.monotonic()
             deadline = began + self.lifetime
             if state.deadline is not None:
@@ -767,6 +779,8 @@ class Resolver:
             answer = await self._follow(state, qname, code, rtype_name, deadline)
             answer.elapsed = time.monotonic() - began
             return answer
+        finally:
+            slots.release()
 
     async def _follow(self, state, qname, code, rtype_name, deadline):
         """Ask, then follow CNAMEs the answer does not resolve itself (an authoritative server
@@ -900,7 +914,9 @@ class Resolver:
         began = time.monotonic()
         if self.transport != "udp" and not udp and server not in state.udp_only:
             try:
-                channel = await self._channel(state, server, "tcp", timeout)
+                channel = state.channels.get((server, "tcp"))
+                if channel is None or channel.closed:  # the open channel is used without a coroutine of its own
+                    channel = await self._channel(state, server, "tcp", timeout)
             except _Failure:
                 if self.transport == "tcp":
                     raise
@@ -923,7 +939,7 @@ class Resolver:
         wire = dnswire.encode_query(message_id, name, code, dnssec_ok=self.want_dnssec,
                                     payload=65535 if isinstance(channel, _TcpChannel) else dnswire.EDNS_PAYLOAD)
         future = loop.create_future()
-        channel.watch(message_id, future, name, code, timeout)
+        channel.watch(message_id, future, name, code, timeout, loop)
         try:
             self.queries_sent += 1
             channel.send(wire)

@@ -723,6 +723,7 @@ def run(params):
     timeout = params.get("timeout")
     verify_input.check_common_options(timeout, params.get("concurrency"), None, None)
     verify_input.check_processes(params.get("processes"))
+    verify_input.check_passing_checks(params.get("passing_checks") or "full")
     overall = params.get("overall_timeout")
     if overall is None:
         overall = OVERALL_TIMEOUT_FACTOR * float(timeout)
@@ -745,6 +746,4 @@ def run(params):
         # carry back, and the checks' details already say what was found.
         for entry in domain_results:
             entry.pop("dns", None)
-    if params.get("pass_details") is False:
-        verify_input.without_pass_details(domain_results)
-    return verify_input.outcome(domain_results, params.get("fail_on") or "fail")
+    return verify_input.outcome(domain_results, params.get("fail_on") or "fail", params.get("passing_checks") or "full")

@@ -50,7 +50,8 @@ COMMON_ARGUMENT_SPEC = {
 # The option of the verifiers that spread a run over processes (verify_dns, verify_mta_sts).
 PROCESSES_ARGUMENT_SPEC = {"processes": {"type": "int"}}
 # Options that make a large result cheaper for Ansible to carry (verify_dns has its own facts option, off by default).
-PASS_DETAILS_ARGUMENT_SPEC = {"pass_details": {"type": "bool", "default": True, "no_log": False}}  # "pass" is not a password here
+PASSING_CHECKS = ("full", "brief", "omit")
+PASSING_CHECKS_ARGUMENT_SPEC = {"passing_checks": {"type": "str", "default": "full", "choices": list(PASSING_CHECKS)}}
 COMMON_MUTUALLY_EXCLUSIVE = [("domains", "mailsec_domains")]
 COMMON_REQUIRED_ONE_OF = [("domains", "mailsec_domains")]
 
@@ -206,20 +207,41 @@ def check_common_options(timeout, concurrency, ca_path, expiry_warn_days):
         raise SpecError("ca_path", problem)
 
 
-def without_pass_details(domain_results):
-    """The results with passing checks cut to name, status and subject (warnings and failures keep
-    their detail): for a fleet that passes, most of what Ansible would otherwise carry back."""
+def check_passing_checks(passing_checks):
+    """Raise SpecError for a ``passing_checks`` option that is none of PASSING_CHECKS."""
+    if passing_checks not in PASSING_CHECKS:
+        raise SpecError("passing_checks", "must be one of %s, got %r" % (", ".join(PASSING_CHECKS), passing_checks))
+
+
+def shorten_passing_checks(domain_results, passing_checks):
+    """The results with their passing checks as ``passing_checks`` says; warnings and failures stay whole.
+
+    ``full``: unchanged. ``brief``: name, status and subject, without the detail. ``omit``: left
+    out (the summary, computed before, still counts them). Ansible spends time on every value a
+    module returns, and for a fleet that passes the passing checks are most of them.
+    """
+    check_passing_checks(passing_checks)
+    if passing_checks == "full":
+        return domain_results
     for entry in domain_results:
+        if passing_checks == "omit":
+            entry["checks"] = [check for check in entry["checks"] if check["status"] != checks.PASS]
+            continue
         for check in entry["checks"]:
             if check["status"] == checks.PASS:
                 check.pop("detail", None)
     return domain_results
 
 
-def outcome(domain_results, fail_on):
-    """``(result, message)``: the module's return values, and the failure message or None."""
-    result = {"changed": False, "domains": domain_results, "summary": checks.summarize(domain_results)}
-    return result, checks.failure_message(domain_results, fail_on)
+def outcome(domain_results, fail_on, passing_checks="full"):
+    """``(result, message)``: the module's return values, and the failure message or None.
+
+    The summary counts every check, also those that ``passing_checks`` leaves out of the result.
+    """
+    summary = checks.summarize(domain_results)
+    message = checks.failure_message(domain_results, fail_on)
+    result = {"changed": False, "domains": shorten_passing_checks(domain_results, passing_checks), "summary": summary}
+    return result, message
 
 
 # ---------------------------------------------------------------------------------------------

@@ -392,6 +392,7 @@ def run(params):
     """
     verify_input.check_common_options(params["timeout"], params["concurrency"], params.get("ca_path"), params["expiry_warn_days"])
     verify_input.check_processes(params.get("processes"))
+    verify_input.check_passing_checks(params.get("passing_checks") or "full")
     port = params.get("port") or DEFAULT_PORT
     if not 0 < port < 65536:
         raise SpecError("port", "must be from 1 to 65535, got %r" % (port,))
@@ -413,6 +414,4 @@ def run(params):
     if params.get("facts") is False:
         for entry in domain_results:
             entry.pop("mta_sts", None)
-    if params.get("pass_details") is False:
-        verify_input.without_pass_details(domain_results)
-    return verify_input.outcome(domain_results, params["fail_on"])
+    return verify_input.outcome(domain_results, params["fail_on"], params.get("passing_checks") or "full")

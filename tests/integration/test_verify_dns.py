@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns, verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 from harness import BindServer
@@ -367,15 +368,22 @@ def test_processes_change_nothing_but_the_time(world, monkeypatch):
     assert comparable(spread[0]) == comparable(alone[0]) and in_fixed_order(spread[1]) == in_fixed_order(alone[1])
 
 
-def test_passing_details_can_be_left_out(world):
+def test_passing_checks_brief_or_omitted(world):
     full, _failure = world.verify(["good.test", "softall.test"], profile="strict")
-    compact, _failure = world.verify(["good.test", "softall.test"], profile="strict", pass_details=False)
-    assert compact["summary"] == full["summary"]
-    for full_entry, entry in zip(full["domains"], compact["domains"]):
+    brief, _failure = world.verify(["good.test", "softall.test"], profile="strict", passing_checks="brief")
+    omitted, _failure = world.verify(["good.test", "softall.test"], profile="strict", passing_checks="omit", facts=False)
+    assert brief["summary"] == full["summary"] == omitted["summary"]
+    assert full["summary"]["checks_by_status"]["pass"] > 20
+    for full_entry, entry in zip(full["domains"], brief["domains"]):
+        assert len(entry["checks"]) == len(full_entry["checks"])
         for full_check, check in zip(full_entry["checks"], entry["checks"]):
             assert (check["name"], check["status"], check.get("subject")) == (full_check["name"], full_check["status"], full_check.get("subject"))
             assert check.get("detail") == (None if check["status"] == "pass" else full_check["detail"])
-    assert only(compact, "softall.test", "spf.all")["status"] == "warn" and "~all" in only(compact, "softall.test", "spf.all")["detail"]
+    assert omitted["domains"][0] == {"domain": "good.test", "status": "pass", "checks": []}
+    assert omitted["domains"][1]["checks"] == [check for check in full["domains"][1]["checks"] if check["status"] != "pass"]
+    assert [check["name"] for check in omitted["domains"][1]["checks"]] == ["spf.all"] and "~all" in omitted["domains"][1]["checks"][0]["detail"]
+    with pytest.raises(SpecError, match="passing_checks: must be one of full, brief, omit"):
+        world.verify(["good.test"], passing_checks="some")
 
 
 def module_play(world, domains, **options):

@@ -372,7 +372,7 @@ def test_processes_change_nothing_but_the_time(world, monkeypatch):
 
 def test_compact_results_leave_out_facts_and_passing_details_only(world):
     full, _failure = world.verify(domains=["good.test", "html.test"])
-    compact, _failure = world.verify(domains=["good.test", "html.test"], facts=False, pass_details=False)
+    compact, _failure = world.verify(domains=["good.test", "html.test"], facts=False, passing_checks="brief")
     assert compact["summary"] == full["summary"]
     assert all("mta_sts" not in entry for entry in compact["domains"]) and all("mta_sts" in entry for entry in full["domains"])
     for full_entry, entry in zip(full["domains"], compact["domains"]):
@@ -385,6 +385,9 @@ def test_compact_results_leave_out_facts_and_passing_details_only(world):
                 assert check["detail"] == full_check["detail"]
     warned = [check for check in compact["domains"][1]["checks"] if check["status"] == "warn"]
     assert [check["name"] for check in warned] == ["mta_sts.policy_content_type"] and "text/html" in warned[0]["detail"]
+    omitted, _failure = world.verify(domains=["good.test", "html.test"], passing_checks="omit")
+    assert omitted["summary"] == full["summary"] and "mta_sts" in omitted["domains"][0]
+    assert [entry["checks"] for entry in omitted["domains"]] == [[], [check for check in full["domains"][1]["checks"] if check["status"] != "pass"]]
 
 
 def test_module_spreads_over_processes_with_the_same_outcome(world, run_playbook):

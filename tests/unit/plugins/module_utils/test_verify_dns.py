@@ -174,6 +174,6 @@ def test_every_check_made_is_a_known_one():
 def test_module_options_are_the_shared_ones_without_the_transport_ones():
     documented = yaml.safe_load(verify_dns_module.DOCUMENTATION)["options"]
     shared = set(verify_input.COMMON_ARGUMENT_SPEC) - {"ca_path", "expiry_warn_days"}
-    assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts", "processes", "pass_details"}
+    assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts", "processes", "passing_checks"}
     for name in ("EXAMPLES", "RETURN"):
         assert yaml.safe_load(getattr(verify_dns_module, name))

@@ -207,7 +207,8 @@ domains:
       sample: fail
     checks:
       description: The checks, grouped by standard; each has C(name), C(status) (C(pass), C(warn), C(fail)), C(detail) (not
-        for passing checks with O(passing_checks=brief), which O(passing_checks=omit) leaves out) and usually C(subject) (the name, selector or report destination it is about).
+        for passing checks with O(passing_checks=brief), which O(passing_checks=omit) leaves out) and usually C(subject)
+        (the name, selector or report destination it is about).
       type: list
       elements: dict
       sample:

@@ -186,7 +186,8 @@ domains:
       sample: fail
     checks:
       description: The checks in the order they were made; each has C(name), C(status) (C(pass), C(warn), C(fail)),
-        C(detail) (not for passing checks with O(passing_checks=brief), which O(passing_checks=omit) leaves out) and usually C(subject) (the name or URL it is about).
+        C(detail) (not for passing checks with O(passing_checks=brief), which O(passing_checks=omit) leaves out) and usually
+        C(subject) (the name or URL it is about).
       type: list
       elements: dict
       sample:

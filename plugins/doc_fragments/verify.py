@@ -39,3 +39,29 @@ attributes:
     description: Read-only; running it again changes nothing (the live state may change between runs).
     support: full
 """
+
+    # verify_dns and verify_mta_sts: the options for a fleet of thousands of domains in one call
+    # (module_utils/verify_module.py adds them with fleet=True).
+    FLEET = r"""
+options:
+  processes:
+    description:
+      - How many processes share the domains, each with its own event loop and an equal share of the concurrency.
+      - C(0) or unset is automatic, one per CPU available to the module (at most 4), but only when each process gets at
+        least 200 domains; below that a process of its own costs more than it saves. C(1) checks everything in the
+        module's own process.
+      - The checks and their order are the same whatever the number; only the time differs.
+    type: int
+  passing_checks:
+    description:
+      - What the result holds of the checks that pass; checks that warn or fail are always returned whole.
+      - C(full) returns them whole. C(brief) returns their C(name), C(status) and C(subject) without the C(detail)
+        (for a thousand domains that pass, a result about 40 % smaller). C(omit) leaves them out; RV(summary) still counts
+        them, and a domain whose checks all pass has an empty list.
+      - Ansible spends time on every value a module returns; for a large fleet that mostly passes, C(brief) or C(omit)
+        makes the task noticeably faster. The C(mailsec.posture.verify_report) filter counts omitted checks from
+        RV(summary) but can list only the checks returned.
+    type: str
+    choices: [full, brief, omit]
+    default: full
+"""

@@ -172,15 +172,17 @@ def _label_text(octets):
     return "".join(chr(octet).lower() if octet in _PLAIN_LABEL_OCTETS else "\\%03d" % octet for octet in octets)
 
 
-def read_name(wire, offset):
+def read_name(wire, offset, names=None):
     """``(name, next_offset)``: the name at ``offset`` in lower case, without the trailing dot.
 
     Follows compression pointers (RFC 1035 4.1.4), each of which must point before the label that
-    holds it, so no message can make this loop.
+    holds it, so no message can make this loop. ``names``: a dict kept for one message, where the
+    names read so far are remembered by offset; a pointer to one of them (most point to the
+    question) takes it from there instead of decoding its labels again.
     """
     labels = []
     end = None
-    limit = offset
+    start = limit = offset
     total = 1
     size = len(wire)
     while True:
@@ -199,19 +201,30 @@ def read_name(wire, offset):
                 end = offset + 2
             if target >= limit:
                 raise WireError("compression pointer at offset %d does not point backwards" % offset)
+            known = names.get(target) if names is not None else None
+            if known is not None:
+                total += known[1] - 1
+                if total > MAX_NAME_OCTETS:
+                    raise WireError("name is longer than %d octets" % MAX_NAME_OCTETS)
+                if known[0]:
+                    labels.append(known[0])
+                break
             offset = limit = target
             continue
         if kind:
             raise WireError("unknown label type 0x%02x at offset %d" % (kind, offset))
-        start = offset + 1
-        offset = start + length
+        label_start = offset + 1
+        offset = label_start + length
         if offset > size:
             raise WireError("label runs past the end of the message")
         total += length + 1
         if total > MAX_NAME_OCTETS:
             raise WireError("name is longer than %d octets" % MAX_NAME_OCTETS)
-        labels.append(_label_text(wire[start:offset]))
-    return ".".join(labels), (end if end is not None else offset)
+        labels.append(_label_text(wire[label_start:offset]))
+    name = ".".join(labels)
+    if names is not None:
+        names[start] = (name, total)
+    return name, (end if end is not None else offset)
 
 
 def _character_strings(rdata):
@@ -227,20 +240,21 @@ def _character_strings(rdata):
     return tuple(strings)
 
 
-def _rdata_name(wire, start, end):
-    name, after = read_name(wire, start)
+def _rdata_name(wire, start, end, names=None):
+    name, after = read_name(wire, start, names)
     if after != end:
         raise WireError("RDATA holds %d octets after its name" % (end - after))
     return name
 
 
-def decode_rdata(wire, rtype, start, end):
+def decode_rdata(wire, rtype, start, end, names=None):
     """The value of one record's RDATA (``wire[start:end]``), by type.
 
     A, AAAA: address text. CNAME, DNAME, NS, PTR: a name. MX: ``(preference, exchange)``.
     TXT: a tuple of the character-strings as bytes. SOA: ``(mname, rname, serial, refresh, retry,
     expire, minimum)``. SRV: ``(priority, weight, port, target)``. CAA: ``(flags, tag, value)``.
     TLSA: ``(usage, selector, matching_type, hex data)``. Anything else: the RDATA bytes.
+    ``names``: see ``read_name``.
     """
     length = end - start
     if rtype == 16:
@@ -254,25 +268,25 @@ def decode_rdata(wire, rtype, start, end):
             raise WireError("AAAA RDATA is %d octets, not 16" % length)
         return socket.inet_ntop(socket.AF_INET6, wire[start:end])
     if rtype in (2, 5, 12, 39):
-        return _rdata_name(wire, start, end)
+        return _rdata_name(wire, start, end, names)
     if rtype == 15:
         if length < 3:
             raise WireError("MX RDATA is too short")
-        return (_U16.unpack_from(wire, start)[0], _rdata_name(wire, start + 2, end))
+        return (_U16.unpack_from(wire, start)[0], _rdata_name(wire, start + 2, end, names))
     if rtype == 52:
         if length < 3:
             raise WireError("TLSA RDATA is too short")
         return (wire[start], wire[start + 1], wire[start + 2], wire[start + 3:end].hex())
     if rtype == 6:
-        mname, offset = read_name(wire, start)
-        rname, offset = read_name(wire, offset)
+        mname, offset = read_name(wire, start, names)
+        rname, offset = read_name(wire, offset, names)
         if end - offset != _SOA_NUMBERS.size:
             raise WireError("SOA RDATA has %d octets of numbers, not 20" % (end - offset))
         return (mname, rname) + _SOA_NUMBERS.unpack_from(wire, offset)
     if rtype == 33:
         if length < 7:
             raise WireError("SRV RDATA is too short")
-        return _SRV_NUMBERS.unpack_from(wire, start) + (_rdata_name(wire, start + 6, end),)
+        return _SRV_NUMBERS.unpack_from(wire, start) + (_rdata_name(wire, start + 6, end, names),)
     if rtype == 257:
         if length < 2 or 2 + wire[start + 1] > length:
             raise WireError("CAA RDATA is malformed")
@@ -333,11 +347,11 @@ class Message:
         return bool(self.flags & RA)
 
 
-def _read_records(wire, offset, count, keep):
+def _read_records(wire, offset, count, keep, names):
     records = []
     size = len(wire)
     for _index in range(count):
-        owner, offset = read_name(wire, offset)
+        owner, offset = read_name(wire, offset, names)
         if offset + 10 > size:
             raise WireError("record header runs past the end of the message")
         rtype, rclass, ttl, rdlength = _RR_FIXED.unpack_from(wire, offset)
@@ -346,7 +360,7 @@ def _read_records(wire, offset, count, keep):
         if offset > size:
             raise WireError("RDATA runs past the end of the message")
         if keep:
-            records.append(Record(owner, rtype, rclass, ttl, decode_rdata(wire, rtype, start, offset)))
+            records.append(Record(owner, rtype, rclass, ttl, decode_rdata(wire, rtype, start, offset, names)))
         else:
             records.append(Record(owner, rtype, rclass, ttl, (start, offset)))
     return records, offset
@@ -364,17 +378,18 @@ def decode_message(wire):
     message_id, flags, qdcount, ancount, nscount, arcount = read_header(wire)
     offset = _HEADER.size
     question = None
+    names = {}
     for _index in range(qdcount):
-        qname, offset = read_name(wire, offset)
+        qname, offset = read_name(wire, offset, names)
         if offset + 4 > len(wire):
             raise WireError("question runs past the end of the message")
         qtype, qclass = _TWO_U16.unpack_from(wire, offset)
         offset += 4
         if question is None:
             question = (qname, qtype, qclass)
-    answer, offset = _read_records(wire, offset, ancount, True)
-    authority, offset = _read_records(wire, offset, nscount, True)
-    additional, offset = _read_records(wire, offset, arcount, False)
+    answer, offset = _read_records(wire, offset, ancount, True, names)
+    authority, offset = _read_records(wire, offset, nscount, True, names)
+    additional, offset = _read_records(wire, offset, arcount, False, names)
     rcode = flags & 0x000F
     edns_payload = None
     dnssec_ok = False

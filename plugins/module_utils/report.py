@@ -48,6 +48,16 @@ def _results_of(results):
     return found
 
 
+def _omitted_passes(result):
+    """Passing checks a result counts in its summary but leaves out of its domains (a verifier run
+    with ``passing_checks: omit``): the report's counts include them, its matrix cannot show them."""
+    counted = ((result.get("summary") or {}).get("checks_by_status") or {}).get(checks.PASS)
+    if not isinstance(counted, int):
+        return 0
+    present = sum(1 for entry in result.get("domains") or [] for check in entry.get("checks") or [] if check.get("status") == checks.PASS)
+    return max(0, counted - present)
+
+
 def build_report(results, fail_on="fail", title=None, generated=None):
     """Merge the verifiers' results per domain.
 
@@ -56,7 +66,8 @@ def build_report(results, fail_on="fail", title=None, generated=None):
     domains, summary, failures, failure_message}``: ``domains`` lists each domain once, in the
     order first seen, with every check tagged with its ``module``; ``checks`` is every check
     name in the order first seen; ``failures`` lists the checks at or above ``fail_on``;
-    ``summary_line`` says it all in one line.
+    ``summary_line`` says it all in one line. Passing checks a verifier left out of its result
+    (``passing_checks: omit``) are counted from its summary; only the checks returned are listed.
     """
     if fail_on not in checks.FAIL_ON:
         raise MailsecError("fail_on must be one of %s, got %r" % (", ".join(checks.FAIL_ON), fail_on))
@@ -65,8 +76,10 @@ def build_report(results, fail_on="fail", title=None, generated=None):
     seen_names = set()
     by_domain = {}
     order = []
+    omitted = 0
     for module, result in _results_of(results):
         modules.append(module)
+        omitted += _omitted_passes(result)
         for entry in result.get("domains") or []:
             domain = entry.get("domain")
             if domain not in by_domain:
@@ -85,6 +98,7 @@ def build_report(results, fail_on="fail", title=None, generated=None):
     domains = [{"domain": domain, "status": checks.worst(check["status"] for check in by_domain[domain]), "checks": by_domain[domain]}
                for domain in order]
     summary = checks.summarize(domains)
+    summary["checks_by_status"][checks.PASS] += omitted
     summary["modules"] = list(modules)
     if generated is None:
         generated = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import gc
 import ipaddress
 import os
 import random
@@ -91,6 +93,39 @@ class ResolverError(MailsecError):
         self.answer = answer
         self.kind = answer.kind
         super().__init__(answer.describe())
+
+
+# ---------------------------------------------------------------------------------------------
+# The cyclic garbage collector
+
+_PAUSES = {"count": 0, "was_enabled": False}
+_PAUSES_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Keep Python's cyclic garbage collector off inside the block (nested and threaded uses count).
+
+    A verification run allocates hundreds of thousands of short-lived containers (coroutines,
+    futures, answers, check entries); each allocation burst sets off a collection that walks every
+    live object and, measured on 1,000 domains, finds almost nothing (reference counting frees the
+    rest): 7 objects after verify_dns, about 7 per HTTPS fetch after verify_mta_sts, and no change
+    in peak memory. Those passes cost about a fifth of verify_dns's CPU time and 8 % of
+    verify_mta_sts's (perf samples in the collector). The collector's state before the first pause
+    comes back when the last one ends.
+    """
+    with _PAUSES_LOCK:
+        if _PAUSES["count"] == 0:
+            _PAUSES["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _PAUSES["count"] += 1
+    try:
+        yield
+    finally:
+        with _PAUSES_LOCK:
+            _PAUSES["count"] -= 1
+            if _PAUSES["count"] == 0 and _PAUSES["was_enabled"]:
+                gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,13 +356,12 @@ class _Channel:
         self._timer = None
         self._timer_at = None
 
-    def watch(self, message_id, future, qname, qtype, timeout):
-        """Wait for the answer to ``message_id`` at most ``timeout`` seconds.
+    def watch(self, message_id, future, qname, qtype, timeout, loop):
+        """Wait for the answer to ``message_id`` at most ``timeout`` seconds (``loop``: the running loop).
 
         One timer per channel, set for the earliest deadline, instead of one per query: with
         thousands of queries in flight, creating and cancelling their timers costs more than the
         rare expiry does."""
-        loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         self.pending[message_id] = (future, qname, qtype, deadline, timeout)
         if self._timer_at is None or deadline < self._timer_at:
@@ -497,23 +531,33 @@ class _Slots:
         self.free = limit
         self.waiters = collections.deque()
 
-    async def __aenter__(self):
+    def take(self):
+        """Take a slot at once if one is free and nobody waits for one; False otherwise."""
         if self.free > 0 and not self.waiters:
             self.free -= 1
+            return True
+        return False
+
+    async def __aenter__(self):
+        if self.take():
             return
+        await self.wait()
+
+    async def wait(self):
+        """Wait for a slot (in turn)."""
         future = asyncio.get_running_loop().create_future()
         self.waiters.append(future)
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()  # the slot arrived as the waiter was cancelled: pass it on
+                self.release()  # the slot arrived as the waiter was cancelled: pass it on
             raise
 
     async def __aexit__(self, *exc_info):
-        self._release()
+        self.release()
 
-    def _release(self):
+    def release(self):
         while self.waiters:
             future = self.waiters.popleft()
             if not future.done():
@@ -585,6 +629,14 @@ class Resolver:
         self._states_lock = threading.Lock()
         self.queries_sent = 0
 
+    def divided(self, parts):
+        """This resolver for one of ``parts`` processes that share a run: the same nameservers,
+        bounds and transport, ``1/parts`` of the concurrency (at least 1) and a cache of its own."""
+        if parts <= 1:
+            return self
+        return Resolver(list(self.nameservers), timeout=self.timeout, lifetime=self.lifetime, want_dnssec=self.want_dnssec,
+                        concurrency=max(1, self.concurrency // parts), cache=self._cache is not None, transport=self.transport)
+
     # ----- per event loop ------------------------------------------------------------------
 
     def _state(self):
@@ -610,8 +662,10 @@ class Resolver:
 
     def run(self, awaitable, overall_timeout=None):
         """Run a coroutine that awaits this resolver in a new event loop; lookups still unanswered
-        after ``overall_timeout`` seconds answer ``timeout``. Not callable from inside a running loop."""
-        return asyncio.run(self._run_bounded(awaitable, overall_timeout))
+        after ``overall_timeout`` seconds answer ``timeout``. Not callable from inside a running loop.
+        The garbage collector is paused meanwhile (see ``collector_paused``)."""
+        with collector_paused():
+            return asyncio.run(self._run_bounded(awaitable, overall_timeout))
 
     async def aclose(self):
         """Close this event loop's sockets (``run`` and the synchronous calls do it themselves)."""
@@ -715,7 +769,10 @@ class Resolver:
     async def _resolve(self, state, qname, code, rtype_name):
         if state.deadline is not None and time.monotonic() >= state.deadline:
             return Answer(qname, rtype_name, TIMEOUT, detail=_NOT_ASKED)
-        async with state.slots:
+        slots = state.slots
+        if not slots.take():  # ``async with slots`` costs two coroutines per lookup; most find a slot free
+            await slots.wait()
+        try:
             began = time.monotonic()
             deadline = began + self.lifetime
             if state.deadline is not None:
@@ -723,6 +780,8 @@ class Resolver:
             answer = await self._follow(state, qname, code, rtype_name, deadline)
             answer.elapsed = time.monotonic() - began
             return answer
+        finally:
+            slots.release()
 
     async def _follow(self, state, qname, code, rtype_name, deadline):
         """Ask, then follow CNAMEs the answer does not resolve itself (an authoritative server
@@ -856,7 +915,9 @@ class Resolver:
         began = time.monotonic()
         if self.transport != "udp" and not udp and server not in state.udp_only:
             try:
-                channel = await self._channel(state, server, "tcp", timeout)
+                channel = state.channels.get((server, "tcp"))
+                if channel is None or channel.closed:  # the open channel is used without a coroutine of its own
+                    channel = await self._channel(state, server, "tcp", timeout)
             except _Failure:
                 if self.transport == "tcp":
                     raise
@@ -879,7 +940,7 @@ class Resolver:
         wire = dnswire.encode_query(message_id, name, code, dnssec_ok=self.want_dnssec,
                                     payload=65535 if isinstance(channel, _TcpChannel) else dnswire.EDNS_PAYLOAD)
         future = loop.create_future()
-        channel.watch(message_id, future, name, code, timeout)
+        channel.watch(message_id, future, name, code, timeout, loop)
         try:
             self.queries_sent += 1
             channel.send(wire)

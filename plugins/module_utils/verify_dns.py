@@ -37,6 +37,8 @@ MAX_SPF_VOID_LOOKUPS = 2  # RFC 7208 4.6.4
 MAX_SPF_MX_RECORDS = 10  # RFC 7208 4.6.4: an mx mechanism with more MX records is a permerror
 MAX_SPF_RECORDS = 50  # records one evaluation may walk; far above what 10 lookups can reach
 MAX_SPF_DEPTH = 12
+# Lookups of one domain, generously (7 first ones, SPF terms, DKIM selectors), for the worst case of a call without overall_timeout.
+_LOOKUPS_BOUND = 30
 # Overall bound of one call, in multiples of the per-lookup timeout: the first lookups, then up to
 # a few rounds of includes; a lookup still waiting after that answers "timeout".
 OVERALL_TIMEOUT_FACTOR = 3
@@ -676,8 +678,13 @@ def _in_check_order(check_list):
     return sorted(check_list, key=lambda check: _ORDER.get(check["name"], len(_ORDER)))
 
 
-def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_records=None, overall_timeout=None):
-    """Verify every target concurrently; the per-domain results in the order given."""
+def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_records=None, overall_timeout=None, processes=1):
+    """Verify every target concurrently; the per-domain results in the order given.
+
+    ``processes`` > 1 spreads the domains over that many processes (``verify_input.spread``),
+    each with its own event loop, an equal share of the resolver's concurrency and its own cache
+    (a name the shares have in common, such as an SPF include, is asked once per process).
+    """
     if profile not in PROFILES:
         raise SpecError("profile", "must be one of %s, got %r" % (", ".join(PROFILES), profile))
     selectors = []
@@ -690,12 +697,22 @@ def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_re
         selectors.append(value)
     expected = expected_records if isinstance(expected_records, ExpectedRecords) else ExpectedRecords(expected_records)
 
-    shared = {}
+    def share(chunk, count):
+        share_resolver = resolver.divided(count)
+        shared = {}
 
-    async def every():
-        return await asyncio.gather(*(verify_domain(resolver, target, profile, selectors, expected, shared) for target in targets))
+        async def every():
+            return await asyncio.gather(*(verify_domain(share_resolver, target, profile, selectors, expected, shared) for target in chunk))
 
-    return resolver.run(every(), overall_timeout)
+        return share_resolver.run(every(), overall_timeout)
+
+    processes = max(1, min(processes, resolver.concurrency))
+    if overall_timeout:
+        network = overall_timeout
+    else:  # every lookup waits for a slot, then at most its lifetime; SPF includes add rounds
+        per_process = -(-len(targets) // processes)
+        network = (-(-_LOOKUPS_BOUND * per_process // max(1, resolver.concurrency // processes)) + MAX_SPF_DEPTH) * resolver.lifetime
+    return verify_input.spread(share, targets, processes, verify_input.worst_case_seconds(len(targets), network))
 
 
 def run(params):
@@ -705,6 +722,8 @@ def run(params):
     """
     timeout = params.get("timeout")
     verify_input.check_common_options(timeout, params.get("concurrency"), None, None)
+    verify_input.check_processes(params.get("processes"))
+    verify_input.check_passing_checks(params.get("passing_checks") or "full")
     overall = params.get("overall_timeout")
     if overall is None:
         overall = OVERALL_TIMEOUT_FACTOR * float(timeout)
@@ -719,11 +738,12 @@ def run(params):
         except MailsecError:
             expected_records = None  # the model lacks what only publishing needs; checks from the spec still run
     resolver = verify_input.make_resolver(params.get("nameservers"), timeout, params.get("concurrency"))
+    processes = verify_input.process_count(params.get("processes"), len(targets), params.get("concurrency"))
     domain_results = verify(targets, resolver, params.get("profile") or "standard", params.get("dkim_selectors") or (),
-                            expected_records, overall)
+                            expected_records, overall, processes)
     if not params.get("facts"):
         # Opt-in: for a thousand domains these small mappings cost Ansible about half a second to
         # carry back, and the checks' details already say what was found.
         for entry in domain_results:
             entry.pop("dns", None)
-    return verify_input.outcome(domain_results, params.get("fail_on") or "fail")
+    return verify_input.outcome(domain_results, params.get("fail_on") or "fail", params.get("passing_checks") or "full")

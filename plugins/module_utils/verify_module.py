@@ -12,6 +12,7 @@ Not part of the engine: this is the module side, so it imports Ansible's module_
 from __future__ import annotations
 
 import copy
+import gc
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -19,12 +20,18 @@ from ansible_collections.mailsec.posture.plugins.module_utils import verify_inpu
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 
 
-def verify_argument_spec(without=(), **options):
-    """The verifiers' common options less those named in ``without``, then the module's own ``options``."""
+def verify_argument_spec(without=(), fleet=False, **options):
+    """The verifiers' common options less those named in ``without``, then the module's own ``options``.
+
+    ``fleet`` adds ``processes`` and ``passing_checks`` (the doc fragment mailsec.posture.verify.fleet).
+    """
     spec = copy.deepcopy(verify_input.COMMON_ARGUMENT_SPEC)
     for name in without:
         spec.pop(name)
     spec.update(options)
+    if fleet:
+        spec.update(copy.deepcopy(verify_input.PROCESSES_ARGUMENT_SPEC))
+        spec.update(copy.deepcopy(verify_input.PASSING_CHECKS_ARGUMENT_SPEC))
     return spec
 
 
@@ -34,6 +41,10 @@ def run_verify_module(argument_spec, run):
     A MailsecError (bad input) fails the task with its message; a ``failure`` message (checks
     at or above ``fail_on`` failed) fails it with the whole result, so the report still arrives.
     """
+    # The process ends with exit_json. Without the cyclic collector, the engine's run and Ansible's
+    # walks over a large result (remove_values, the JSON encoding) are not interrupted by
+    # collections that find nothing to free (reference counting frees it all).
+    gc.disable()
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,

@@ -39,6 +39,8 @@ _CHECK_OF_ERROR = {
     probes.REDIRECT: "mta_sts.policy_redirect",
     probes.TOO_LARGE: "mta_sts.policy_size",
 }
+# TXT, A, AAAA and MX (see ``lookups``).
+_LOOKUPS_PER_DOMAIN = 4
 # parse_policy's warnings about mode and max_age: reported by their own checks instead.
 _OWN_CHECK_WARNINGS = ("mode ", "max_age ")
 
@@ -354,15 +356,33 @@ def evaluate(target, live, expected, expected_mode=None, expiry_warn_days=14):
 
 
 def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32,
-           expected_mode=None, expiry_warn_days=14):
-    """Verify every target; the per-domain results in order (see ``evaluate``)."""
+           expected_mode=None, expiry_warn_days=14, processes=1):
+    """Verify every target; the per-domain results in order (see ``evaluate``).
+
+    ``processes`` > 1 spreads the domains over that many processes (``verify_input.spread``),
+    each with its own event loop and an equal share of ``concurrency`` and of the resolver's.
+    """
+    def share(chunk, count):
+        return _verify_share(chunk, resolver.divided(count), expected, port, timeout, ca_path, max(1, concurrency // count),
+                             expected_mode, expiry_warn_days)
+
+    processes = max(1, min(processes, concurrency))
+    per_process = -(-len(targets) // processes)
+    lookup_waves = -(-_LOOKUPS_PER_DOMAIN * per_process // max(1, resolver.concurrency // processes))
+    fetch_waves = -(-per_process // max(1, concurrency // processes))
+    limit = verify_input.worst_case_seconds(len(targets), lookup_waves * resolver.lifetime + fetch_waves * timeout)
+    return verify_input.spread(share, targets, processes, limit)
+
+
+def _verify_share(targets, resolver, expected, port, timeout, ca_path, concurrency, expected_mode, expiry_warn_days):
     checked = [target for target in targets if target.spec is None or target.spec.get("mta_sts")]
-    found = gather([target.name for target in checked], resolver, port, timeout, ca_path, concurrency)
-    by_name = {live.domain: live for live in found}
-    return [
-        evaluate(target, by_name.get(target.name), expected, expected_mode, expiry_warn_days)
-        for target in targets
-    ]
+    with verify_input.collector_paused():
+        found = gather([target.name for target in checked], resolver, port, timeout, ca_path, concurrency)
+        by_name = {live.domain: live for live in found}
+        return [
+            evaluate(target, by_name.get(target.name), expected, expected_mode, expiry_warn_days)
+            for target in targets
+        ]
 
 
 def run(params):
@@ -371,6 +391,8 @@ def run(params):
     Raises MailsecError (SpecError included) for unusable options or inventory.
     """
     verify_input.check_common_options(params["timeout"], params["concurrency"], params.get("ca_path"), params["expiry_warn_days"])
+    verify_input.check_processes(params.get("processes"))
+    verify_input.check_passing_checks(params.get("passing_checks") or "full")
     port = params.get("port") or DEFAULT_PORT
     if not 0 < port < 65536:
         raise SpecError("port", "must be from 1 to 65535, got %r" % (port,))
@@ -387,5 +409,9 @@ def run(params):
         concurrency=params["concurrency"],
         expected_mode=params.get("expected_mode"),
         expiry_warn_days=params["expiry_warn_days"],
+        processes=verify_input.process_count(params.get("processes"), len(targets), params["concurrency"]),
     )
-    return verify_input.outcome(domain_results, params["fail_on"])
+    if params.get("facts") is False:
+        for entry in domain_results:
+            entry.pop("mta_sts", None)
+    return verify_input.outcome(domain_results, params["fail_on"], params.get("passing_checks") or "full")

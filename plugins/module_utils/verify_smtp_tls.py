@@ -384,10 +384,11 @@ def _check_address(result, mx_host):
 def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
            mode_source="auto", require_dane=False, expiry_warn_days=14, policy_port=verify_mta_sts.DEFAULT_PORT):
     """Verify every target; the per-domain results in order, and the distinct MX hosts' facts."""
-    plan = gather([target.name for target in targets], resolver, port, timeout, ca_path, concurrency, helo_name,
-                  learn_modes=mode_source == "auto", policy_port=policy_port)
-    domain_results = [evaluate(target, plan, expected, mode_source, require_dane, expiry_warn_days) for target in targets]
-    return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()]
+    with verify_input.collector_paused():
+        plan = gather([target.name for target in targets], resolver, port, timeout, ca_path, concurrency, helo_name,
+                      learn_modes=mode_source == "auto", policy_port=policy_port)
+        domain_results = [evaluate(target, plan, expected, mode_source, require_dane, expiry_warn_days) for target in targets]
+        return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()]
 
 
 def run(params):

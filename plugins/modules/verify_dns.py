@@ -39,6 +39,7 @@ description:
   - The task fails when a check at or above O(fail_on) fails, with a message naming the domain, the check and why.
 extends_documentation_fragment:
   - mailsec.posture.verify
+  - mailsec.posture.verify.fleet
 options:
   mailsec_domains:
     description:
@@ -163,8 +164,9 @@ domains:
       type: str
       sample: fail
     checks:
-      description: The checks, grouped by standard; each has C(name), C(status) (C(pass), C(warn), C(fail)), C(detail) and
-        usually C(subject) (the name, selector or report destination it is about).
+      description: The checks, grouped by standard; each has C(name), C(status) (C(pass), C(warn), C(fail)), C(detail) (not
+        for passing checks with O(passing_checks=brief), which O(passing_checks=omit) leaves out) and usually C(subject)
+        (the name, selector or report destination it is about).
       type: list
       elements: dict
       sample:
@@ -225,6 +227,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.verify_module impo
 def main():
     run_verify_module(
         verify_argument_spec(
+            fleet=True,
             without=("ca_path", "expiry_warn_days"),  # transport options: DNS lookups need no CA nor certificate expiry
             dkim_selectors={"type": "list", "elements": "str", "default": []},
             profile={"type": "str", "default": "standard", "choices": list(PROFILES)},

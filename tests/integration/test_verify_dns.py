@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns
+from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns, verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 from harness import BindServer
@@ -318,6 +319,62 @@ def test_many_domains_in_one_call(world):
     result, _failure = world.verify(domains)
     assert [entry["domain"] for entry in result["domains"]] == domains
     assert result["summary"]["domains"] == len(domains)
+
+
+def comparable(result):
+    """What a run found, with the records a detail lists in a fixed order: BIND rotates the order of
+    an RRset from one answer to the next (twospf.test lists its two SPF records either way round)."""
+    entries = [(entry["domain"], entry["status"], [dict(check, detail=in_fixed_order(check["detail"])) for check in entry["checks"]])
+               for entry in result["domains"]]
+    return entries, result["summary"]
+
+
+def in_fixed_order(text):
+    """Each line's ``a | b`` list of records sorted."""
+    lines = []
+    for line in text.split("\n"):
+        head, separator, listed = line.rpartition("): ")
+        if " | " in listed:
+            line = head + separator + " | ".join(sorted(listed.split(" | ")))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_processes_change_nothing_but_the_time(world, monkeypatch):
+    forks = []
+    real_fork = verify_input._fork_worker  # pylint: disable=protected-access
+
+    def counted(*args):
+        forks.append([target.name for target in args[1]])
+        return real_fork(*args)
+
+    # pytest-xdist keeps a thread in this process, which would keep the run in one process.
+    monkeypatch.setattr(verify_input, "_can_fork", lambda: True)
+    monkeypatch.setattr(verify_input, "_fork_worker", counted)
+    domains = sorted(ZONES)
+    alone = world.verify(domains, processes=1)
+    assert forks == []
+    spread = world.verify(domains, processes=3)
+    assert forks == [domains[1::3], domains[2::3]]
+    assert comparable(spread[0]) == comparable(alone[0]) and in_fixed_order(spread[1]) == in_fixed_order(alone[1])
+
+
+def test_passing_checks_brief_or_omitted(world):
+    full, _failure = world.verify(["good.test", "softall.test"], profile="strict")
+    brief, _failure = world.verify(["good.test", "softall.test"], profile="strict", passing_checks="brief")
+    omitted, _failure = world.verify(["good.test", "softall.test"], profile="strict", passing_checks="omit", facts=False)
+    assert brief["summary"] == full["summary"] == omitted["summary"]
+    assert full["summary"]["checks_by_status"]["pass"] > 20
+    for full_entry, entry in zip(full["domains"], brief["domains"]):
+        assert len(entry["checks"]) == len(full_entry["checks"])
+        for full_check, check in zip(full_entry["checks"], entry["checks"]):
+            assert (check["name"], check["status"], check.get("subject")) == (full_check["name"], full_check["status"], full_check.get("subject"))
+            assert check.get("detail") == (None if check["status"] == "pass" else full_check["detail"])
+    assert omitted["domains"][0] == {"domain": "good.test", "status": "pass", "checks": []}
+    assert omitted["domains"][1]["checks"] == [check for check in full["domains"][1]["checks"] if check["status"] != "pass"]
+    assert [check["name"] for check in omitted["domains"][1]["checks"]] == ["spf.all"] and "~all" in omitted["domains"][1]["checks"][0]["detail"]
+    with pytest.raises(SpecError, match="passing_checks: must be one of full, brief, omit"):
+        world.verify(["good.test"], passing_checks="some")
 
 
 def module_play(world, domains, **options):

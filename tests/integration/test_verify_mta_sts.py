@@ -5,11 +5,12 @@ that must name the failing check and come back within its timeout.
 """
 
 import contextlib
+import re
 import time
 
 import pytest
 
-from ansible_collections.mailsec.posture.plugins.module_utils import mta_sts, records, verify_mta_sts
+from ansible_collections.mailsec.posture.plugins.module_utils import mta_sts, records, verify_input, verify_mta_sts
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 from harness import BindServer, NginxServer, Site
 
@@ -339,6 +340,65 @@ def test_module_reports_and_never_changes(world, run_playbook, check):
     assert [entry["domain"] for entry in task["domains"]] == ["good.test", "html.test"]
     assert task["summary"]["domains_by_status"] == {"pass": 1, "warn": 1, "fail": 0}
     assert not task.get("failed")
+
+
+def comparable(result):
+    """What a run found, without the times it took (fetch timings, "in 0.004 s")."""
+    entries = []
+    for entry in result["domains"]:
+        checks = [dict(check, detail=re.sub(r" in [0-9.]+ s$", "", check["detail"])) for check in entry["checks"]]
+        entries.append((entry["domain"], entry["status"], checks))
+    return entries, result["summary"]
+
+
+def test_processes_change_nothing_but_the_time(world, monkeypatch):
+    forks = []
+    real_fork = verify_input._fork_worker  # pylint: disable=protected-access
+
+    def counted(*args):
+        forks.append([target.name for target in args[1]])
+        return real_fork(*args)
+
+    # pytest-xdist keeps a thread in this process, which would keep the run in one process.
+    monkeypatch.setattr(verify_input, "_can_fork", lambda: True)
+    monkeypatch.setattr(verify_input, "_fork_worker", counted)
+    domains = sorted(CASES)
+    alone = world.verify(domains=domains, processes=1)
+    assert forks == []
+    spread = world.verify(domains=domains, processes=3)
+    assert forks == [domains[1::3], domains[2::3]]
+    assert comparable(spread[0]) == comparable(alone[0]) and spread[1] == alone[1]
+
+
+def test_compact_results_leave_out_facts_and_passing_details_only(world):
+    full, _failure = world.verify(domains=["good.test", "html.test"])
+    compact, _failure = world.verify(domains=["good.test", "html.test"], facts=False, passing_checks="brief")
+    assert compact["summary"] == full["summary"]
+    assert all("mta_sts" not in entry for entry in compact["domains"]) and all("mta_sts" in entry for entry in full["domains"])
+    for full_entry, entry in zip(full["domains"], compact["domains"]):
+        assert [(check["name"], check["status"], check.get("subject")) for check in entry["checks"]] == \
+            [(check["name"], check["status"], check.get("subject")) for check in full_entry["checks"]]
+        for full_check, check in zip(full_entry["checks"], entry["checks"]):
+            if check["status"] == "pass":
+                assert "detail" not in check
+            else:
+                assert check["detail"] == full_check["detail"]
+    warned = [check for check in compact["domains"][1]["checks"] if check["status"] == "warn"]
+    assert [check["name"] for check in warned] == ["mta_sts.policy_content_type"] and "text/html" in warned[0]["detail"]
+    omitted, _failure = world.verify(domains=["good.test", "html.test"], passing_checks="omit")
+    assert omitted["summary"] == full["summary"] and "mta_sts" in omitted["domains"][0]
+    assert [entry["checks"] for entry in omitted["domains"]] == [[], [check for check in full["domains"][1]["checks"] if check["status"] != "pass"]]
+
+
+def test_module_spreads_over_processes_with_the_same_outcome(world, run_playbook):
+    domains = ["good.test", "html.test", "redirect.test", "nohost.test"]
+    result = run_playbook(module_play(world, domains, processes=2, fail_on="never"), timeout=LONG_RUN)
+    task = result.task_result("verify")
+    assert result.rc == 0 and not task.get("failed")
+    assert [(entry["domain"], entry["status"]) for entry in task["domains"]] == [
+        ("good.test", "pass"), ("html.test", "warn"), ("redirect.test", "fail"), ("nohost.test", "fail")]
+    bad = run_playbook(module_play(world, domains, processes=-1), timeout=LONG_RUN).task_result("verify")
+    assert bad["failed"] is True and bad["msg"].startswith("processes: must be 0 (automatic) or a positive number of processes")
 
 
 def test_module_fails_with_domain_check_and_detail(world, run_playbook):

@@ -11,6 +11,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.verify_module impo
 from ansible_collections.mailsec.posture.plugins.modules import verify_dns, verify_mta_sts, verify_smtp_tls
 
 FRAGMENT = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
+FLEET = yaml.safe_load(ModuleDocFragment.FLEET)
 MODULES = [verify_dns, verify_mta_sts, verify_smtp_tls]
 MODULE_IDS = ["verify_dns", "verify_mta_sts", "verify_smtp_tls"]
 
@@ -39,13 +40,22 @@ def _spec_passed_by(module, monkeypatch):
     return spec
 
 
+def test_the_fleet_fragment_documents_the_fleet_options_as_their_specs_define_them():
+    spec = dict(verify_input.PROCESSES_ARGUMENT_SPEC, **verify_input.PASSING_CHECKS_ARGUMENT_SPEC)
+    assert set(FLEET["options"]) == set(spec)
+    for name, documented in FLEET["options"].items():
+        _agrees(documented, spec[name])
+
+
 @pytest.mark.parametrize("module", MODULES, ids=MODULE_IDS)
 def test_each_verifier_documents_exactly_the_options_it_takes(module, monkeypatch):
     doc = yaml.safe_load(module.DOCUMENTATION)
-    assert doc["extends_documentation_fragment"] == ["mailsec.posture.verify"]
-    assert not set(FRAGMENT["options"]) & set(doc["options"])
+    fragments = doc["extends_documentation_fragment"]
+    assert fragments[0] == "mailsec.posture.verify" and set(fragments[1:]) <= {"mailsec.posture.verify.fleet"}
+    shared = dict(FRAGMENT["options"], **(FLEET["options"] if "mailsec.posture.verify.fleet" in fragments else {}))
+    assert not set(shared) & set(doc["options"])
     assert "attributes" not in doc
-    documented = dict(doc["options"], **FRAGMENT["options"])
+    documented = dict(doc["options"], **shared)
     spec = _spec_passed_by(module, monkeypatch)
     assert set(documented) == set(spec)
     for name, option in spec.items():
@@ -62,3 +72,5 @@ def test_the_argument_spec_helper_drops_adds_and_never_shares_state():
     assert list(fresh) == list(verify_input.COMMON_ARGUMENT_SPEC)
     assert fresh["domain_defaults"]["default"] == {} and "sometimes" not in fresh["fail_on"]["choices"]
     assert "sometimes" not in verify_input.COMMON_ARGUMENT_SPEC["fail_on"]["choices"]
+    assert "processes" not in fresh and "passing_checks" not in fresh
+    assert {"processes", "passing_checks"} <= set(verify_argument_spec(fleet=True))

@@ -229,3 +229,23 @@ def test_corrupted_answers_never_raise_anything_but_wire_error(position, value):
         dnswire.decode_message(bytes(wire))
     except dnswire.WireError:
         pass
+
+
+def test_a_name_made_long_by_a_pointer_to_a_name_already_read_is_refused():
+    # The question is the longest name there is (255 octets on the wire); the answer's owner is one
+    # more label in front of a pointer to it, so the owner would be 259 octets.
+    labels = [b"a" * 63, b"b" * 63, b"c" * 63, b"d" * 61]
+    question = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00" + b"\x00\x01\x00\x01"
+    assert len(question) - 4 == 255
+    answer = b"\x03www\xc0\x0c" + b"\x00\x01\x00\x01" + bytes(4) + b"\x00\x04" + bytes(4)
+    with pytest.raises(dnswire.WireError, match="longer than 255"):
+        dnswire.decode_message(_header(1) + question + answer)
+
+
+def test_names_that_point_to_names_already_read_are_complete():
+    records = [("example.com.", "MX", "10 mail.example.com."), ("example.com.", "MX", "20 mail.example.com.")]
+    wire = response("example.com.", "MX", answer=records, authority=[("example.com.", "NS", "mail.example.com.")])
+    message = dnswire.decode_message(wire)
+    assert wire.count(b"\xc0") >= 4, "dnspython compressed the repeated names"
+    assert sorted(record.value for record in message.answer) == [(10, "mail.example.com"), (20, "mail.example.com")]
+    assert [(record.owner, record.value) for record in message.authority] == [("example.com", "mail.example.com")]

@@ -356,6 +356,168 @@ def test_verifying_context_is_never_off_and_is_shared(tmp_path, authority):
 
 
 # ---------------------------------------------------------------------------------------------
+# TLS inside the channel, against a server-side SSLObject in memory: every write is visible
+
+
+class RecordingTransport(asyncio.Transport):
+    """A transport that keeps what the channel writes, one entry per write."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes = []
+        self.aborted = False
+
+    def write(self, data):
+        self.writes.append(bytes(data))
+
+    def is_closing(self):
+        return self.aborted
+
+    def abort(self):
+        self.aborted = True
+
+    def pause_reading(self):
+        pass
+
+    def get_extra_info(self, name, default=None):
+        return default
+
+
+class MemoryServer:
+    """The server end of a TLS connection, driven by hand."""
+
+    def __init__(self, authority, name):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        authority.issue_cert(name).configure_cert(context)
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+
+    def receive(self, data):
+        """Feed the client's octets; the server's answer (flight, alert or nothing)."""
+        self.incoming.write(data)
+        try:
+            self.tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        return self.outgoing.read()
+
+    def read(self):
+        try:
+            return self.tls.read(4096)
+        except ssl.SSLWantReadError:
+            return b""
+
+
+def client_context(authority):
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    authority.configure_trust(context)
+    return context
+
+
+def test_tls_finished_and_first_request_leave_in_one_write(authority):
+    async def main():
+        transport = RecordingTransport()
+        channel = probes._Channel()  # pylint: disable=protected-access
+        channel.connection_made(transport)
+        server = MemoryServer(authority, "mta-sts.example.com")
+
+        async def client():
+            await channel.start_tls(client_context(authority), "mta-sts.example.com")
+            channel.write(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\n\r\n")
+
+        task = asyncio.ensure_future(client())
+        await asyncio.sleep(0)
+        hello = transport.writes.pop()
+        channel.data_received(server.receive(hello))
+        await asyncio.wait_for(task, 2)
+        await asyncio.sleep(0)  # the deferred flush, which must find nothing left
+        written = list(transport.writes)
+        server.receive(written[0])
+        return written, server.read(), channel.tls_object().version()
+
+    written, request, version = asyncio.run(main())
+    assert len(written) == 1, "the client's Finished and its request take one write"
+    assert request == b"GET /.well-known/mta-sts.txt HTTP/1.1\r\n\r\n"
+    assert version in ("TLSv1.2", "TLSv1.3")
+
+
+def test_tls_handshake_is_finished_even_when_the_client_writes_nothing(authority):
+    async def main():
+        transport = RecordingTransport()
+        channel = probes._Channel()  # pylint: disable=protected-access
+        channel.connection_made(transport)
+        server = MemoryServer(authority, "mx.example.com")
+        task = asyncio.ensure_future(channel.start_tls(client_context(authority), "mx.example.com"))
+        await asyncio.sleep(0)
+        channel.data_received(server.receive(transport.writes.pop()))
+        await asyncio.wait_for(task, 2)
+        await asyncio.sleep(0)
+        for data in transport.writes:
+            server.receive(data)
+        return server.tls.version(), len(transport.writes)
+
+    version, writes = asyncio.run(main())
+    assert writes == 1 and version is not None
+
+
+def test_tls_verification_failure_is_openssls_and_the_alert_is_sent(authority):
+    async def main():
+        transport = RecordingTransport()
+        channel = probes._Channel()  # pylint: disable=protected-access
+        channel.connection_made(transport)
+        server = MemoryServer(authority, "other.example.net")
+        task = asyncio.ensure_future(channel.start_tls(client_context(authority), "mta-sts.example.com"))
+        await asyncio.sleep(0)
+        channel.data_received(server.receive(transport.writes.pop()))
+        with pytest.raises(ssl.SSLCertVerificationError) as failure:
+            await asyncio.wait_for(task, 2)
+        return failure.value, transport.writes
+
+    error, writes = asyncio.run(main())
+    assert probes.verify_reason(error) == probes.NAME_MISMATCH
+    assert len(writes) == 1, "the alert telling the server why"
+
+
+def test_tls_over_a_connection_the_server_closes_is_a_tls_failure(authority):
+    async def main():
+        channel = probes._Channel()  # pylint: disable=protected-access
+        channel.connection_made(RecordingTransport())
+        task = asyncio.ensure_future(probes._start_tls(channel, client_context(authority), "mx.example.com", "mx port 25"))  # pylint: disable=protected-access
+        await asyncio.sleep(0)
+        channel.eof_received()
+        with pytest.raises(probes._ProbeFailure) as failure:  # pylint: disable=protected-access
+            await asyncio.wait_for(task, 2)
+        return failure.value
+
+    failure = asyncio.run(main())
+    assert failure.kind == probes.TLS
+    assert failure.detail == "mx port 25: the connection failed during the TLS handshake: the server closed the connection"
+
+
+def test_tls_close_notify_ends_the_stream_after_the_data(authority):
+    async def main():
+        transport = RecordingTransport()
+        channel = probes._Channel()  # pylint: disable=protected-access
+        channel.connection_made(transport)
+        server = MemoryServer(authority, "mta-sts.example.com")
+        task = asyncio.ensure_future(channel.start_tls(client_context(authority), "mta-sts.example.com"))
+        await asyncio.sleep(0)
+        channel.data_received(server.receive(transport.writes.pop()))
+        await asyncio.wait_for(task, 2)
+        await asyncio.sleep(0)
+        tickets = server.receive(b"".join(transport.writes))  # TLS 1.3 servers send session tickets here
+        server.tls.write(b"version: STSv1\r\n")
+        try:
+            server.tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        channel.data_received(tickets + server.outgoing.read())
+        return await asyncio.wait_for(channel.until_closed(1024), 2), channel.closed
+
+    assert asyncio.run(main()) == (b"version: STSv1\r\n", True)
+
+
+# ---------------------------------------------------------------------------------------------
 # The HTTP exchange of a policy fetch, over a socket pair (the TLS part is tested with nginx)
 
 

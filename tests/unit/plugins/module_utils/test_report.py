@@ -71,6 +71,18 @@ def test_bad_results_are_reported_not_raised_deep_inside():
         report.build_report("text")
 
 
+def test_passing_checks_a_verifier_left_out_still_count():
+    # verify_mta_sts with passing_checks omit: a.example passed all 11 checks, b.example 10 of 11.
+    omitted = {"changed": False, "summary": {"checks_by_status": {"pass": 21, "warn": 0, "fail": 1}},
+               "domains": [{"domain": "a.example", "status": "pass", "checks": []},
+                           {"domain": "b.example", "status": "fail", "checks": [check("mta_sts.policy_fetch", "fail", "HTTP 404")]}]}
+    merged = report.build_report({"verify_dns": DNS, "verify_mta_sts": omitted}, generated="2026-01-01T00:00:00+00:00")
+    assert merged["summary"]["checks_by_status"] == {"pass": 1 + 21, "warn": 1, "fail": 2}
+    assert [entry["status"] for entry in merged["domains"]] == ["warn", "fail"]
+    assert merged["summary_line"] == "2 domain(s): 0 pass, 1 warn, 1 fail (25 checks: 22 pass, 1 warn, 2 fail)"
+    assert build()["summary"]["checks_by_status"] == {"pass": 3, "warn": 1, "fail": 2}, "results without counts add nothing"
+
+
 def test_a_list_of_results_is_accepted():
     merged = report.build_report([DNS, SMTP])
     assert merged["modules"] == ["verify_1", "verify_2"]

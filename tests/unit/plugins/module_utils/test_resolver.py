@@ -1,6 +1,7 @@
 """The stub resolver against scripted DNS servers on loopback: every kind of outcome, bounds and concurrency."""
 
 import asyncio
+import gc
 import itertools
 import time
 
@@ -391,3 +392,36 @@ def test_answer_as_dict_is_plain_data():
     answer = Answer("example.com", "MX", "ok", [(10, "mail.example.com")], "NOERROR", nameserver="127.0.0.1:53")
     data = answer.as_dict()
     assert data["records"] == [[10, "mail.example.com"]] and data["kind"] == "ok" and data["chain"] == []
+
+
+def test_the_garbage_collector_is_off_during_a_run_and_back_after(example_zone):
+    states = []
+
+    async def look():
+        states.append(gc.isenabled())
+        return await resolver.aquery("example.com", "MX")
+
+    resolver = Resolver([example_zone.address], timeout=1)
+    assert gc.isenabled()
+    assert resolver.run(look()).ok
+    assert states == [False] and gc.isenabled()
+
+
+def test_collector_pauses_nest_and_keep_a_disabled_collector_disabled():
+    assert gc.isenabled()
+    with resolver_module.collector_paused():
+        with resolver_module.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "the outer pause still holds"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with resolver_module.collector_paused():
+            pass
+        assert not gc.isenabled(), "a collector that was off before stays off"
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError):
+        with resolver_module.collector_paused():
+            raise RuntimeError("the collector comes back after a failure too")
+    assert gc.isenabled()

@@ -174,9 +174,10 @@ def test_every_check_made_is_a_known_one():
 
 def test_module_options_are_the_shared_ones_without_the_transport_ones():
     doc = yaml.safe_load(verify_dns_module.DOCUMENTATION)
-    assert doc["extends_documentation_fragment"] == ["mailsec.posture.verify"]
+    assert doc["extends_documentation_fragment"] == ["mailsec.posture.verify", "mailsec.posture.verify.fleet"]
     documented = dict(doc["options"], **yaml.safe_load(VerifyDocFragment.DOCUMENTATION)["options"])
+    documented.update(yaml.safe_load(VerifyDocFragment.FLEET)["options"])
     shared = set(verify_input.COMMON_ARGUMENT_SPEC) - {"ca_path", "expiry_warn_days"}
-    assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts"}
+    assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts", "processes", "passing_checks"}
     for name in ("EXAMPLES", "RETURN"):
         assert yaml.safe_load(getattr(verify_dns_module, name))

@@ -132,3 +132,30 @@ def test_expected_tlsa_from_the_model_only_for_its_own_mx_and_port():
     assert verify_smtp_tls.expected_tlsa(target, nothing, verify_smtp_tls.MxHost("other.example.com", 25)) == []
     records_given = verify_input.Expected([{"name": "_25._tcp.mail.example.com.", "type": "TLSA", "value": "3 1 1 " + "ab" * 32}])
     assert verify_smtp_tls.expected_tlsa(target, records_given, verify_smtp_tls.MxHost("mail.example.com", 25)) == ["3 1 1 " + "ab" * 32]
+
+
+def domain_result(domain, *checks):
+    status = "fail" if any(check[1] == "fail" for check in checks) else "warn" if any(check[1] == "warn" for check in checks) else "pass"
+    return {"domain": domain, "status": status, "checks": [{"name": name, "status": check_status, "detail": detail, "subject": domain}
+                                                           for name, check_status, detail in checks]}
+
+
+@pytest.mark.parametrize("passing_checks", ["full", "brief", "omit"])
+def test_passing_checks_shape_the_result_but_not_the_summary_or_the_message(passing_checks):
+    results = [domain_result("a.example", ("mta_sts.txt", "pass", "v=STSv1; id=1"), ("mta_sts.mode", "warn", "mode testing")),
+               domain_result("b.example", ("mta_sts.txt", "fail", "no TXT record"))]
+    full, full_message = verify_input.outcome([dict(entry, checks=[dict(check) for check in entry["checks"]]) for entry in results], "warn")
+    result, message = verify_input.outcome(results, "warn", passing_checks)
+    assert result["summary"] == full["summary"] and result["summary"]["checks_by_status"] == {"pass": 1, "warn": 1, "fail": 1}
+    assert message == full_message and "a.example: mta_sts.mode [a.example]: mode testing" in message
+    first = result["domains"][0]["checks"]
+    expected = {"full": [{"name": "mta_sts.txt", "status": "pass", "detail": "v=STSv1; id=1", "subject": "a.example"}],
+                "brief": [{"name": "mta_sts.txt", "status": "pass", "subject": "a.example"}], "omit": []}[passing_checks]
+    assert first[:-1] == expected and first[-1]["detail"] == "mode testing"
+    assert result["domains"][1]["checks"] == full["domains"][1]["checks"]
+
+
+def test_unknown_passing_checks_is_refused():
+    with pytest.raises(SpecError) as caught:
+        verify_input.check_passing_checks("some")
+    assert caught.value.field == "passing_checks"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.mailsec.posture.plugins.module_utils import marked_block
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 
 try:
@@ -63,22 +64,13 @@ def load(text):
 
 
 def markers(marker):
-    if not marker or "\n" in marker or "\r" in marker:
-        raise ComposeError("the block marker must be one line of text, got %r" % (marker,))
-    return "# BEGIN %s" % marker, "# END %s" % marker
+    """The first and last line of our block, without line endings."""
+    return marked_block.markers(marker, ComposeError)
 
 
 def find_block(lines, marker):
     """``(first, last)`` line indexes of our block, or None; a broken or repeated block is an error."""
-    begin, end = markers(marker)
-    starts = [index for index, line in enumerate(lines) if _content(line).strip() == begin]
-    ends = [index for index, line in enumerate(lines) if _content(line).strip() == end]
-    if not starts and not ends:
-        return None
-    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
-        raise ComposeError("the comment lines %r and %r must appear once each, in that order, around the service this "
-                           "module manages; repair or remove them by hand" % (begin, end))
-    return starts[0], ends[0]
+    return marked_block.find_block(lines, marker, ComposeError)
 
 
 def render_service(name, definition, indent):

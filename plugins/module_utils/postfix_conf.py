@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.mailsec.posture.plugins.module_utils import marked_block
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 
 _PARAMETER = re.compile(r"^(?P<name>[A-Za-z0-9_]+)[ \t]*=[ \t]*(?P<value>.*?)[ \t]*$")
@@ -100,25 +101,12 @@ def split_list(value):
 
 def markers(marker):
     """The first and last line of our block, without line endings."""
-    if not marker or "\n" in marker or "\r" in marker:
-        raise PostfixConfError("the block marker must be one line of text, got %r" % (marker,))
-    return "# BEGIN %s" % marker, "# END %s" % marker
+    return marked_block.markers(marker, PostfixConfError)
 
 
 def find_block(lines, marker):
     """``(first, last)`` line indexes of our block, or None; a broken or repeated block is an error."""
-    begin, end = markers(marker)
-    starts = [index for index, line in enumerate(lines) if _content(line).strip() == begin]
-    ends = [index for index, line in enumerate(lines) if _content(line).strip() == end]
-    if not starts and not ends:
-        return None
-    if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
-        where = ", ".join(str(index + 1) for index in sorted(starts + ends))
-        raise PostfixConfError(
-            "the lines %r and %r must appear once each, in that order, around the block this module manages; "
-            "found them on line(s) %s. Repair or remove them by hand." % (begin, end, where)
-        )
-    return starts[0], ends[0]
+    return marked_block.find_block(lines, marker, PostfixConfError)
 
 
 def line_ending(lines):

@@ -4,6 +4,7 @@ import contextlib
 
 import pytest
 
+from ansible_collections.mailsec.posture.plugins.module_utils import verify_input
 from harness import BindServer, NginxServer, SmtpServer, TestCA, UnboundResolver, run_playbook as _run_playbook
 
 
@@ -55,3 +56,19 @@ def run_playbook(tmp_path):
         options.setdefault("workdir", tmp_path / "ansible")
         return _run_playbook(playbook, **options)
     return run
+
+
+@pytest.fixture
+def counted_forks(monkeypatch):
+    """The worker processes the verifiers fork, each as the names of its domains, in order; forking is allowed
+    here although pytest-xdist keeps a thread in this process (which would keep a run in one process)."""
+    forks = []
+    real_fork = verify_input._fork_worker  # pylint: disable=protected-access
+
+    def counted(*args):
+        forks.append([target.name for target in args[1]])
+        return real_fork(*args)
+
+    monkeypatch.setattr(verify_input, "_can_fork", lambda: True)
+    monkeypatch.setattr(verify_input, "_fork_worker", counted)
+    return forks

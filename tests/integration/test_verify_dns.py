@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns, verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.records import desired_records
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
@@ -340,17 +340,8 @@ def in_fixed_order(text):
     return "\n".join(lines)
 
 
-def test_processes_change_nothing_but_the_time(world, monkeypatch):
-    forks = []
-    real_fork = verify_input._fork_worker  # pylint: disable=protected-access
-
-    def counted(*args):
-        forks.append([target.name for target in args[1]])
-        return real_fork(*args)
-
-    # pytest-xdist keeps a thread in this process, which would keep the run in one process.
-    monkeypatch.setattr(verify_input, "_can_fork", lambda: True)
-    monkeypatch.setattr(verify_input, "_fork_worker", counted)
+def test_processes_change_nothing_but_the_time(world, counted_forks):
+    forks = counted_forks
     domains = sorted(ZONES)
     alone = world.verify(domains, processes=1)
     assert forks == []

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.mailsec.posture.plugins.module_utils import mta_sts, records, verify_input, verify_mta_sts
+from ansible_collections.mailsec.posture.plugins.module_utils import mta_sts, records, verify_mta_sts
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_model
 from harness import BindServer, NginxServer, Site
 
@@ -351,17 +351,8 @@ def comparable(result):
     return entries, result["summary"]
 
 
-def test_processes_change_nothing_but_the_time(world, monkeypatch):
-    forks = []
-    real_fork = verify_input._fork_worker  # pylint: disable=protected-access
-
-    def counted(*args):
-        forks.append([target.name for target in args[1]])
-        return real_fork(*args)
-
-    # pytest-xdist keeps a thread in this process, which would keep the run in one process.
-    monkeypatch.setattr(verify_input, "_can_fork", lambda: True)
-    monkeypatch.setattr(verify_input, "_fork_worker", counted)
+def test_processes_change_nothing_but_the_time(world, counted_forks):
+    forks = counted_forks
     domains = sorted(CASES)
     alone = world.verify(domains=domains, processes=1)
     assert forks == []

@@ -35,7 +35,7 @@ def verify_argument_spec(without=(), fleet=False, **options):
     return spec
 
 
-def run_verify_module(argument_spec, run):
+def run_verify_module(argument_spec, run, supports_check_mode=True):
     """Make the AnsibleModule, call ``run(params) -> (result, failure)`` and exit with its result.
 
     A MailsecError (bad input) fails the task with its message; a ``failure`` message (checks
@@ -49,7 +49,7 @@ def run_verify_module(argument_spec, run):
         argument_spec=argument_spec,
         mutually_exclusive=verify_input.COMMON_MUTUALLY_EXCLUSIVE,
         required_one_of=verify_input.COMMON_REQUIRED_ONE_OF,
-        supports_check_mode=True,
+        supports_check_mode=supports_check_mode,
     )
     try:
         result, failure = run(module.params)

@@ -235,6 +235,7 @@ def main():
             facts={"type": "bool", "default": False},
         ),
         run,
+        supports_check_mode=True,  # read-only: check mode runs the same checks
     )
 
 

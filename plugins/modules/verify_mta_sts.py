@@ -214,6 +214,7 @@ def main():
             facts={"type": "bool", "default": True},
         ),
         run,
+        supports_check_mode=True,  # read-only: check mode runs the same checks
     )
 
 

@@ -225,6 +225,7 @@ def main():
             require_dane={"type": "bool", "default": False},
         ),
         run,
+        supports_check_mode=True,  # read-only: check mode runs the same checks
     )
 
 

@@ -33,10 +33,11 @@ def test_the_fragment_documents_shared_options_as_the_common_spec_defines_them()
 
 def _spec_passed_by(module, monkeypatch):
     captured = []
-    monkeypatch.setattr(module, "run_verify_module", lambda spec, run: captured.append((spec, run)))
+    monkeypatch.setattr(module, "run_verify_module",
+                        lambda spec, run, supports_check_mode: captured.append((spec, run, supports_check_mode)))
     module.main()
-    (spec, run), = captured
-    assert run is module.run
+    (spec, run, supports_check_mode), = captured
+    assert run is module.run and supports_check_mode is True
     return spec
 
 

@@ -92,7 +92,16 @@ class DnsUpdateError(MailsecError):
         self.zone = zone
         self.server = server
         self.reason = message
+        # Set by publish when it fails after UPDATEs were sent: what the server now holds differently.
+        self.changed = False
+        self.applied = []  # change reports of the UPDATEs the server confirmed
+        self.uncertain = []  # change reports of an UPDATE sent but never answered: maybe applied
+        self.zones_changed = []
         super().__init__("zone %s on %s: %s" % (zone, server, message))
+
+    def restate(self, reason):
+        self.reason = reason
+        self.args = ("zone %s on %s: %s" % (self.zone, self.server, reason),)
 
 
 def _require_dnspython():
@@ -326,8 +335,7 @@ class Connection:
             remaining -= len(chunk)
         return b"".join(chunks)
 
-    def _receive(self, what):
-        deadline = time.monotonic() + self.timeout
+    def _receive(self, what, deadline):
         (length,) = struct.unpack("!H", self._read_exact(2, deadline, what))
         return self._read_exact(length, deadline, what)
 
@@ -375,8 +383,11 @@ class Connection:
                 wires.append(message.to_wire(max_size=MAX_MESSAGE_OCTETS))
                 pending[message.id] = start + offset
             self._send(wires, what)
+            # One deadline for the whole window: answers to other message IDs (late, or a server
+            # that keeps talking) do not buy more time.
+            deadline = time.monotonic() + self.timeout
             while pending:
-                wire = self._receive(what)
+                wire = self._receive(what, deadline)
                 if len(wire) < 12:
                     raise self._fail("the server sent a truncated answer to %s" % what)
                 (answer_id,) = struct.unpack("!H", wire[:2])
@@ -515,11 +526,13 @@ def _canonical_order(pair):
     return tuple(reversed(name.rstrip(".").lower().split("."))), rtype
 
 
-def plan_zone(zone, desired, current, state="present", keep_other_txt=False):
+def plan_zone(zone, desired, current, state="present", keep_other_txt=True):
     """The changes that make ``current`` match ``desired`` (both keyed by (name, type)).
 
     ``state=present``: each managed RRset becomes exactly the desired values (with
-    ``keep_other_txt``, TXT values that are not mail policy records stay beside them).
+    ``keep_other_txt``, the default, TXT values that are not mail policy records stay beside them).
+    A change whose values are already there and only the TTL differs (someone set it on the
+    server) carries a ``detail`` saying so, since it is set back.
     ``state=absent``: each managed RRset is removed (with ``keep_other_txt``, only its
     policy TXT values). Returns ``(changes, unchanged_count)``; a change is
     ``{zone, name, type, action, before, after, domains}`` with ``before``/``after`` as
@@ -542,12 +555,18 @@ def plan_zone(zone, desired, current, state="present", keep_other_txt=False):
         if same_values and (not target or found["ttl"] == ttl):
             unchanged += 1
             continue
+        detail = None
         if not found_rdatas:
             action = "add"
         elif not target:
             action = "remove"
         else:
             action = "change"
+            if same_values:
+                detail = (
+                    "only the TTL differs: the server has %d, the records say %d (someone may have set it on the server on purpose); "
+                    "it is set to %d (give the records that TTL to keep it)" % (found["ttl"], ttl, ttl)
+                )
         changes.append(
             {
                 "zone": zone,
@@ -557,6 +576,7 @@ def plan_zone(zone, desired, current, state="present", keep_other_txt=False):
                 "before": {"ttl": found["ttl"], "rdatas": found_rdatas} if found_rdatas else None,
                 "after": {"ttl": ttl, "rdatas": target} if target else None,
                 "domains": list(wanted.get("domains") or []),
+                "detail": detail,
             }
         )
     return changes, unchanged
@@ -767,11 +787,25 @@ def _values_summary(rrset):
 
 
 def send_messages(connection, zone, messages):
-    """Send the UPDATEs of one zone in order; stop at the first refusal with a DnsUpdateError."""
+    """Send the UPDATEs of one zone in order; stop at the first refusal with a DnsUpdateError.
+
+    The error's ``applied`` holds the changes of the UPDATEs the server confirmed, ``uncertain``
+    those of an UPDATE that was sent but not answered (it timed out or the connection broke), which
+    the server may have applied: a run after it reads the zone afresh and converges either way.
+    """
     sent = 0
     for message, batch in messages:
         what = "UPDATE %d of %d" % (sent + 1, len(messages))
-        answer = connection.exchange(message, what)
+        try:
+            answer = connection.exchange(message, what)
+        except DnsUpdateError as exc:
+            exc.restate(
+                exc.reason + "; the UPDATE was sent, so the server may have applied it (%d earlier UPDATE(s) of this zone were applied): "
+                "run again, which reads the zone afresh and finishes the job" % sent
+            )
+            exc.applied = [change for _message, done in messages[:sent] for change in done]
+            exc.uncertain = list(batch)
+            raise
         rcode_text = _rcode_name(answer)
         if answer.rcode() != dns.rcode.NOERROR:
             if rcode_text in _PREREQUISITE_RCODES:
@@ -780,7 +814,9 @@ def send_messages(connection, zone, messages):
                 reason = _update_error(zone, connection.server, message, answer, connection.key)
             if sent:
                 reason += " (%d earlier UPDATE(s) of this zone were applied; run again to finish)" % sent
-            raise DnsUpdateError(zone, connection.server, "%s refused: %s" % (what, reason))
+            error = DnsUpdateError(zone, connection.server, "%s refused: %s" % (what, reason))
+            error.applied = [change for _message, done in messages[:sent] for change in done]
+            raise error
         sent += 1
     return sent
 
@@ -826,6 +862,7 @@ def change_report(change):
         "before": side(change["before"]),
         "after": side(change["after"]),
         "domains": change["domains"],
+        "detail": change.get("detail"),
     }
 
 
@@ -834,7 +871,7 @@ def change_report(change):
 
 
 def publish(records, server, key, port=DEFAULT_PORT, state="present", zone=None, timeout=DEFAULT_TIMEOUT,
-            check_mode=False, keep_other_txt=False, max_octets=MAX_MESSAGE_OCTETS):
+            check_mode=False, keep_other_txt=True, max_octets=MAX_MESSAGE_OCTETS):
     """Make the server's zones hold ``records`` (``state=present``) or not hold them (``absent``).
 
     ``key`` is a ``tsig_key``. Every zone is checked, read and planned before any UPDATE is sent.
@@ -849,6 +886,19 @@ def publish(records, server, key, port=DEFAULT_PORT, state="present", zone=None,
         return _publish(desired, server, key, port, state, timeout, check_mode, keep_other_txt, max_octets)
     except dns.exception.DNSException as exc:  # pragma: no cover - every expected case is mapped where it happens
         raise MailsecError("publishing to %s failed in dnspython: %s" % (_describe_server(server, port), exc)) from None
+
+
+def _partial_failure(exc, updated, applied):
+    """Say in ``exc`` what was changed before it: the zones updated, and which changes of its own
+    zone were applied or may have been, so that the task reports ``changed`` truthfully."""
+    if updated:
+        exc.restate(exc.reason + " (%d other zone(s) were updated before this one: %s)" % (
+            len(updated), ", ".join(updated[:5]) + (", ..." if len(updated) > 5 else "")))
+    own = list(exc.applied)
+    exc.applied = [change_report(change) for change in applied + own]
+    exc.uncertain = [change_report(change) for change in exc.uncertain]
+    exc.zones_changed = list(updated) + ([exc.zone] if own or exc.uncertain else [])
+    exc.changed = bool(exc.applied or exc.uncertain)
 
 
 def _publish(desired, server, key, port, state, timeout, check_mode, keep_other_txt, max_octets):
@@ -876,18 +926,17 @@ def _publish(desired, server, key, port, state, timeout, check_mode, keep_other_
     sent_total = 0
     summary = {}
     updated = []
+    applied = []
     for zone_name, changes, unchanged, messages in plans:
         if messages and not check_mode:
             try:
                 with Connection(server, port, key, zone_name, timeout) as connection:
                     sent_total += send_messages(connection, zone_name, messages)
             except DnsUpdateError as exc:
-                if updated:
-                    exc.reason += " (%d other zone(s) were updated before this one: %s)" % (
-                        len(updated), ", ".join(updated[:5]) + (", ..." if len(updated) > 5 else ""))
-                    exc.args = ("zone %s on %s: %s" % (exc.zone, exc.server, exc.reason),)
+                _partial_failure(exc, updated, applied)
                 raise
             updated.append(zone_name)
+            applied.extend(changes)
         elif check_mode:
             sent_total += len(messages)
         summary[zone_name] = {

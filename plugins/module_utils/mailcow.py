@@ -47,12 +47,16 @@ STATES = ("present", "absent")
 MARKER_TEMPLATE = "# %s added by mailsec.posture.mailcow_conf"
 REDACTED = "********"
 
-# An assignment: optional indentation, optional ``export``, the key, optional blanks, ``=``.
-_ASSIGNMENT = re.compile(r"(?P<head>[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=)(?P<rest>.*)\Z", re.S)
+# An assignment as bash and docker compose take it: a byte order mark on the first line, optional
+# indentation, optional ``export``, ``readonly`` or ``declare``/``typeset`` with options (``declare -x``),
+# the key, optional blanks, then ``=`` or bash's ``+=`` (append to the value so far).
+_ASSIGNMENT = re.compile(
+    r"(?P<head>\ufeff?[ \t]*(?:(?:export|readonly|(?:declare|typeset)(?:[ \t]+-[A-Za-z]+)*)[ \t]+)?"
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*(?P<op>\+?=))(?P<rest>.*)\Z",
+    re.S,
+)
 # A commented-out assignment, as generate_config.sh writes examples (``#API_KEY=``).
 _COMMENTED_ASSIGNMENT = re.compile(r"(?P<head>[ \t]*#[ \t]*(?:export[ \t]+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=)(?P<rest>.+)\Z", re.S)
-# An unquoted value ends where white space and ``#`` start an inline comment (bash and docker compose agree).
-_UNQUOTED = re.compile(r"(?P<lead>[ \t]*)(?P<body>.*?)(?P<tail>[ \t]+#.*|[ \t]*)\Z", re.S)
 # What may follow a closing quote (or make up an empty value): blanks and an inline comment.
 _AFTER_QUOTE = re.compile(r"(?:[ \t]+#.*|[ \t]*)\Z", re.S)
 _KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,9 +64,24 @@ _KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # whole label (``mta-sts.*`` is mailcow's "for every domain", ``*.example.com`` a wildcard certificate).
 _LABEL = r"(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)"
 _HOST_NAME = re.compile(r"^%s(?:\.%s)*$" % (_LABEL, _LABEL))
-# Keys whose values the diff shows as REDACTED: mailcow.conf holds the database, Redis and API secrets.
+# Keys whose values the diff shows as REDACTED: mailcow.conf holds the database, Redis and API secrets,
+# the watchdog's webhook URL (its path is the credential) and acme.sh's DNS-API credentials, whose names
+# follow each provider (OVH_AK/OVH_AS/OVH_CK, KAS_Authdata, CF_Token, GD_Secret, INWX_Password ...).
 # MAILCOW_PASS_SCHEME names a hash algorithm, not a secret.
-_SECRET_KEY = re.compile(r"PASS(?!_SCHEME)|SECRET|TOKEN|KEY|DBROOT|CREDENTIAL|PRIVATE", re.I)
+_SECRET_KEY = re.compile(
+    r"PASS(?!_SCHEME)|PW|SECRET|TOKEN|KEY|DBROOT|CREDENTIAL|PRIVATE|WEBHOOK|AUTH(?!ODISCOVER)|SIGNATURE|SALT|COOKIE|SESSION"
+    r"|_(?:AK|AS|CK|SK|PK)$|DSN|HASH",
+    re.I,
+)
+# Values that are secrets whatever their key is called: a URL with a user part, a path or a query
+# (webhooks carry their token there), a long token of letters and digits, a JWT-like triple.
+_SECRET_VALUE = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#\s]*@|[^/?#\s]+[/?#].*\S)"
+    r"|(?=[A-Za-z0-9+/=_~-]*[0-9])(?=[A-Za-z0-9+/=_~-]*[A-Za-z])[A-Za-z0-9+/=_~-]{16,}"
+    r"|[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})$"
+)
+_BLANKS = " \t"
+_BLANK_RUN = re.compile(r"[ \t]+")
 
 
 class MailcowConfError(MailsecError):
@@ -102,9 +121,9 @@ class Assignment:
     out and ``problem`` says why it cannot be edited).
     """
 
-    __slots__ = ("key", "index", "last", "head", "lead", "quote", "value", "tail", "problem")
+    __slots__ = ("key", "index", "last", "head", "lead", "quote", "value", "tail", "problem", "append")
 
-    def __init__(self, key, index, head, lead="", quote="", value="", tail="", last=None, problem=None):
+    def __init__(self, key, index, head, lead="", quote="", value="", tail="", last=None, problem=None, append=False):
         self.key = key
         self.index = index
         self.last = index if last is None else last
@@ -114,6 +133,8 @@ class Assignment:
         self.value = value
         self.tail = tail
         self.problem = problem
+        # ``KEY+=value``: bash appends the value to what the key held so far.
+        self.append = append
 
     def render(self):
         return self.head + self.lead + self.quote + self.value + self.quote + self.tail
@@ -166,6 +187,20 @@ def _closing_quote(text, start, quote):
     return None
 
 
+def _split_unquoted(rest):
+    """``(lead, body, tail)`` of an unquoted value: the value ends where blanks and ``#`` start an
+    inline comment (bash and docker compose agree), or at trailing blanks.
+
+    Each run of blanks is looked at once, so a long run costs what its length costs (a regular
+    expression with a lazy body retries the whole run from every position: quadratic).
+    """
+    start = len(rest) - len(rest.lstrip(_BLANKS))
+    for run in _BLANK_RUN.finditer(rest, start):
+        if run.end() == len(rest) or rest[run.end()] == "#":
+            return rest[:start], rest[start:run.start()], rest[run.start():]
+    return rest[:start], rest[start:], ""
+
+
 def scan(lines):
     """Every live assignment in ``lines``, in file order, as Assignment objects.
 
@@ -181,6 +216,11 @@ def scan(lines):
             index += 1
             continue
         key, head, rest = match.group("key"), match.group("head"), match.group("rest")
+        append = match.group("op") == "+="
+        if index and head.startswith("\ufeff"):
+            # A byte order mark belongs to the start of the file only.
+            index += 1
+            continue
         # docker compose skips blanks before a quoted value (``KEY = "a"``); bash would not, but then it fails anyway.
         blanks = rest[: len(rest) - len(rest.lstrip(" \t"))]
         if rest[len(blanks):len(blanks) + 1] in ('"', "'"):
@@ -192,7 +232,7 @@ def scan(lines):
                 problem = None
                 if not _AFTER_QUOTE.match(tail):
                     problem = "has text after its closing quote"
-                found.append(Assignment(key, index, head, blanks, quote, rest[start:end], tail, problem=problem))
+                found.append(Assignment(key, index, head, blanks, quote, rest[start:end], tail, problem=problem, append=append))
                 index += 1
                 continue
             last = index + 1
@@ -206,7 +246,7 @@ def scan(lines):
                     lines=(index + 1,),
                 )
             found.append(
-                Assignment(key, index, head, "", quote, "", "", last=last, problem="spans lines %d to %d" % (index + 1, last + 1))
+                Assignment(key, index, head, "", quote, "", "", last=last, problem="spans lines %d to %d" % (index + 1, last + 1), append=append)
             )
             index = last + 1
             continue
@@ -214,12 +254,11 @@ def scan(lines):
             # Nothing but blanks and maybe a comment: a value goes right after '=', where bash reads it.
             lead, body, tail = "", "", rest
         else:
-            parts = _UNQUOTED.match(rest)
-            lead, body, tail = parts.group("lead"), parts.group("body"), parts.group("tail")
+            lead, body, tail = _split_unquoted(rest)
         problem = None
         if any(char in body for char in "\"'`\\"):
             problem = "has quotes or backslashes inside an unquoted value"
-        found.append(Assignment(key, index, head, lead, "", body, tail, problem=problem))
+        found.append(Assignment(key, index, head, lead, "", body, tail, problem=problem, append=append))
         index += 1
     return found
 
@@ -341,23 +380,32 @@ def _append_block(lines, key, value):
 
 
 def _find(lines, keys):
-    """The single assignment of each key (None when missing); a key set twice is a MailcowConfError."""
+    """The assignments of each key that make its value, in file order (empty when the key is missing).
+
+    That is one ``KEY=value``, or bash's ``KEY+=more`` lines after it (the value is then their
+    concatenation). A key assigned with ``=`` twice is a MailcowConfError: bash and docker compose
+    would use only the last one, so editing either would not do what it seems to.
+    """
     by_key = {key: [] for key in keys}
     for assignment in scan(lines):
         if assignment.key in by_key:
             by_key[assignment.key].append(assignment)
-    result = {}
     for key, assignments in by_key.items():
-        if len(assignments) > 1:
-            numbers = [a.line_number for a in assignments]
+        resets = [a for a in assignments[1:] if not a.append]
+        if resets:
+            numbers = [a.line_number for a in assignments if a is assignments[0] or not a.append]
             raise MailcowConfError(
                 "%s is set more than once, on lines %s; docker compose and bash would use only the last one, "
                 "so remove the others first" % (key, " and ".join(str(n) for n in numbers)),
                 key=key,
                 lines=numbers,
             )
-        result[key] = assignments[0] if assignments else None
-    return result
+    return by_key
+
+
+def _effective(assignments):
+    """The value bash gives a key: the first value and every ``+=`` after it, concatenated."""
+    return "".join(assignment.value for assignment in assignments)
 
 
 def _check_editable(assignment):
@@ -374,11 +422,12 @@ def get_values(text, key):
     """The entries of ``key`` in ``text`` (stripped, in order), or None when the key is not set."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
-    assignment = _find(split_lines(text), [key])[key]
-    if assignment is None:
+    assignments = _find(split_lines(text), [key])[key]
+    if not assignments:
         return None
-    _check_editable(assignment)
-    return [entry.strip() for entry in _entries(assignment.value)]
+    for assignment in assignments:
+        _check_editable(assignment)
+    return [entry.strip() for entry in _entries(_effective(assignments)) if entry.strip()]
 
 
 def ensure_names(text, names, keys=DEFAULT_KEYS, state="present"):
@@ -401,32 +450,36 @@ def ensure_names(text, names, keys=DEFAULT_KEYS, state="present"):
     lines = split_lines(text)
     found = _find(lines, keys)
     changes = {key: {"added": [], "removed": [], "line_added": False, "line_removed": False} for key in keys}
-    for assignment in found.values():
-        if assignment is not None:
+    for assignments in found.values():
+        for assignment in assignments:
             _check_editable(assignment)
 
     if state == "present":
         for key in keys:
-            assignment = found[key]
-            if assignment is None:
+            assignments = found[key]
+            if not assignments:
                 if names:
                     _append_block(lines, key, ",".join(names))
                     changes[key]["added"] = list(names)
                     changes[key]["line_added"] = True
                 continue
-            assignment.value, added = _add(assignment.value, names)
+            # Names missing from the value bash sees go at its end: after the last ``+=`` line.
+            effective = _effective(assignments)
+            extended, added = _add(effective, names)
             if added:
-                lines[assignment.index].content = assignment.render()
+                last = assignments[-1]
+                last.value += extended[len(effective):]
+                lines[last.index].content = last.render()
                 changes[key]["added"] = added
     else:
         # Bottom-up, so removing a block does not move the lines of the ones still to do.
-        present = sorted((a for a in found.values() if a is not None), key=lambda a: a.index, reverse=True)
+        present = sorted((a for assignments in found.values() for a in assignments), key=lambda a: a.index, reverse=True)
         for assignment in present:
             assignment.value, removed = _remove(assignment.value, names)
             if not removed:
                 continue
-            changes[assignment.key]["removed"] = removed
-            if assignment.value == "" and _is_our_block(lines, assignment):
+            changes[assignment.key]["removed"] += [name for name in removed if name not in changes[assignment.key]["removed"]]
+            if assignment.value == "" and len(found[assignment.key]) == 1 and _is_our_block(lines, assignment):
                 _drop_block(lines, assignment)
                 changes[assignment.key]["line_removed"] = True
             else:
@@ -453,7 +506,7 @@ def redact(text, keep=()):
     except MailcowConfError:
         assignments = []
     for assignment in assignments:
-        if assignment.key in keep or not _SECRET_KEY.search(assignment.key):
+        if assignment.key in keep or not (_SECRET_KEY.search(assignment.key) or _secret_value(assignment, lines)):
             continue
         first = lines[assignment.index]
         value_text = first.content[len(assignment.head):]
@@ -463,9 +516,18 @@ def redact(text, keep=()):
             lines[index].content = REDACTED
     for line in lines:
         match = _COMMENTED_ASSIGNMENT.match(line.content)
-        if match and match.group("key") not in keep and _SECRET_KEY.search(match.group("key")) and match.group("rest").strip():
+        if not match or match.group("key") in keep or not match.group("rest").strip():
+            continue
+        if _SECRET_KEY.search(match.group("key")) or _SECRET_VALUE.match(match.group("rest").strip().strip("\"'")):
             line.content = match.group("head") + REDACTED
     return join_lines(lines)
+
+
+def _secret_value(assignment, lines):
+    """True when the value itself looks like a secret, whatever its key is called."""
+    if assignment.last != assignment.index:
+        return True  # a value spanning lines (a key file, a JSON body): show none of it
+    return bool(_SECRET_VALUE.match(assignment.value.strip()))
 
 
 def update_file(path, names, keys=DEFAULT_KEYS, state="present", backup=False, check_mode=False):

@@ -89,13 +89,15 @@ options:
     description:
       - At managed TXT names, keep values that are not mail policy records (anything not starting with
         C(v=spf1), C(v=DMARC1), C(v=DKIM1), C(v=STSv1) or C(v=TLSRPTv1)), such as site verification tokens
-        at the zone apex, beside the listed values. With V(false) such a TXT RRset holds only the listed values.
+        at the zone apex, beside the listed values. With V(false) such a TXT RRset holds only the listed values,
+        and every other value at that name is deleted: choose it only to replace the whole RRset on purpose.
       - With O(state=absent), only the mail policy values of those RRsets are removed.
     type: bool
-    default: false
+    default: true
   timeout:
     description:
-      - Seconds to wait for the connection and for each answer from the server.
+      - Seconds to wait for the connection, and for all the answers to each batch of messages sent: answers
+        to other message IDs do not extend the wait.
     type: float
     default: 10
 attributes:
@@ -117,6 +119,12 @@ notes:
     (C(check-integrity)); the answer is only REFUSED and the reason is in the server's log.
   - A run that needs several messages for one zone applies them in order; if one is refused, the earlier
     ones stay applied and the message says so. Running again finishes the job.
+  - A failure after some UPDATEs were applied reports C(changed=true) with the changes applied (RV(applied))
+    and the zones changed (RV(zones_changed)), so handlers and the recap are right. An UPDATE that timed
+    out may still have been applied by the server (RV(uncertain)); a run after it reads the zones afresh
+    and converges.
+  - An RRset whose values already match and whose TTL differs (someone changed the TTL on the server)
+    is set to the listed TTL; the change's C(detail) and a warning say so.
 seealso:
   - name: RFC 2136
     description: Dynamic Updates in the Domain Name System (DNS UPDATE).
@@ -150,7 +158,7 @@ EXAMPLES = r"""
     key_secret: "{{ vault_tsig_secret }}"
     state: absent
 
-- name: Publish SPF at an apex that also holds site verification tokens
+- name: Publish SPF at an apex and replace every other TXT value there (site verification tokens too)
   mailsec.posture.dns_records:
     records:
       - name: example.com.
@@ -161,7 +169,7 @@ EXAMPLES = r"""
     server: 192.0.2.53
     key_name: mail-update
     key_secret: "{{ vault_tsig_secret }}"
-    keep_other_txt: true
+    keep_other_txt: false
 """
 
 RETURN = r"""
@@ -194,6 +202,9 @@ changes:
       description: The C(domain) of the records behind the RRset.
       type: list
       elements: str
+    detail:
+      description: What is worth knowing about the change, such as only its TTL differing; null otherwise.
+      type: str
   sample:
     - zone: example.com
       name: _dmarc.example.com.
@@ -202,6 +213,25 @@ changes:
       before: {ttl: 3600, values: ["v=DMARC1; p=none"]}
       after: {ttl: 3600, values: ["v=DMARC1; p=reject; rua=mailto:dmarc@example.com"]}
       domains: [example.com]
+      detail: null
+applied:
+  description:
+    - When the task fails after UPDATEs were applied, the changes the server confirmed (shaped as RV(changes)).
+  returned: failure after a partial update
+  type: list
+  elements: dict
+uncertain:
+  description:
+    - When the task fails because an UPDATE was sent but not answered, its changes, which the server may have applied.
+  returned: failure after a partial update
+  type: list
+  elements: dict
+zones_changed:
+  description: When the task fails after UPDATEs were applied, the zones they changed (or may have changed).
+  returned: failure after a partial update
+  type: list
+  elements: str
+  sample: [example.com]
 messages:
   description: The number of UPDATE messages sent; in check mode, the number that would be sent.
   returned: success
@@ -234,7 +264,7 @@ def main():
             ),
             key_secret=dict(type="str", required=True, no_log=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            keep_other_txt=dict(type="bool", default=False),
+            keep_other_txt=dict(type="bool", default=True),
             timeout=dict(type="float", default=dns_update.DEFAULT_TIMEOUT),
         ),
         supports_check_mode=True,
@@ -259,9 +289,16 @@ def main():
             check_mode=module.check_mode,
             keep_other_txt=params["keep_other_txt"],
         )
+    except dns_update.DnsUpdateError as exc:
+        if exc.changed:
+            module.fail_json(msg=str(exc), changed=True, applied=exc.applied, uncertain=exc.uncertain, zones_changed=exc.zones_changed)
+        module.fail_json(msg=str(exc))
     except MailsecError as exc:
         module.fail_json(msg=str(exc))
 
+    for change in outcome["changes"]:
+        if change["detail"]:
+            module.warn("%s %s: %s" % (change["name"], change["type"], change["detail"]))
     result = dict(changed=outcome["changed"], changes=outcome["changes"], messages=outcome["messages"], zones=outcome["zones"])
     if module._diff:
         result["diff"] = outcome["diff"]

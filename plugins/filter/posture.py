@@ -12,7 +12,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dkim, dmarc, mta_sts, records, spf, tlsrpt
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, kind_of
 from ansible_collections.mailsec.posture.plugins.module_utils.spec import normalize_domain_entry
 
 
@@ -57,7 +57,7 @@ def mta_sts_policy(domain, mail_host=None):
 
 def mta_sts_id(policy):
     if not isinstance(policy, str):
-        raise AnsibleFilterError("mailsec.posture.mta_sts_id: expects the policy text, got %s" % type(policy).__name__)
+        raise AnsibleFilterError("mailsec.posture.mta_sts_id: expects the policy text, got %s" % kind_of(policy))
     return _guarded("mta_sts_id", mta_sts.policy_id, policy)
 
 

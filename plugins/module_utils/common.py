@@ -11,6 +11,7 @@ The engine is plain Python; it never imports Ansible.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence, Set
 
 
 class MailsecError(Exception):
@@ -178,12 +179,37 @@ def duplicate_tags(tags):
     return repeated
 
 
+def kind_of(value):
+    """What a message calls the type of ``value``: "a string", "a mapping", "a list", "an integer" ...
+
+    Never a class name: values from Ansible come as its internal types (``_AnsibleTaggedStr``,
+    ``_AnsibleLazyTemplateDict``), which mean nothing to the person reading the message.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (Sequence, Set)):
+        return "a list"
+    return "a value of another kind"
+
+
 def require_mapping(value, field, domain=None):
     """Return ``value`` if it is a mapping (``None`` becomes ``{}``), else raise SpecError."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise SpecError(field, "must be a mapping, got %s" % type(value).__name__, domain)
+        raise SpecError(field, "must be a mapping, got %s" % kind_of(value), domain)
     return value
 
 
@@ -206,7 +232,7 @@ def as_list(value, field, domain=None):
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise SpecError(field, "must be a list or a string, got %s" % type(value).__name__, domain)
+    raise SpecError(field, "must be a list or a string, got %s" % kind_of(value), domain)
 
 
 def as_enabled(spec, field, domain=None):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.mailsec.posture.plugins.module_utils import marked_block
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, kind_of
 
 try:
     import yaml
@@ -56,10 +56,10 @@ def load(text):
     if not documents:
         return {}
     if len(documents) > 1 or not isinstance(documents[0], dict):
-        raise ComposeError("must hold one YAML mapping (a compose file), not %s" % ("several documents" if len(documents) > 1 else type(documents[0]).__name__))
+        raise ComposeError("must hold one YAML mapping (a compose file), not %s" % ("several documents" if len(documents) > 1 else kind_of(documents[0])))
     services = documents[0].get("services")
     if services is not None and not isinstance(services, dict):
-        raise ComposeError("its services: must be a mapping, not %s" % type(services).__name__)
+        raise ComposeError("its services: must be a mapping, not %s" % kind_of(services))
     return documents[0]
 
 
@@ -73,11 +73,20 @@ def find_block(lines, marker):
     return marked_block.find_block(lines, marker, ComposeError)
 
 
-def render_service(name, definition, indent):
+def render_service(name, definition, indent, eol="\n"):
     """``name:`` and its definition as block-style YAML lines, every line prefixed with ``indent``."""
     _require_yaml()
     text = yaml.safe_dump({name: definition}, default_flow_style=False, sort_keys=False, indent=2, width=1000)
-    return [indent + line + "\n" for line in text.splitlines()]
+    return [indent + line + eol for line in text.splitlines()]
+
+
+def _line_ending(lines):
+    """The file's line ending, that of its first line (CRLF files stay CRLF); LF for an empty file."""
+    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+
+
+def _ends_open(lines):
+    return bool(lines) and not lines[-1].endswith(("\n", "\r"))
 
 
 def _services_range(lines):
@@ -102,19 +111,37 @@ def _child_indent(lines, header, end):
     return "  "
 
 
-def _last_content(lines, header, end):
-    last = header
+def _insertion_points(lines, header, end, indent):
+    """Where our block may go inside ``services:``, best first: after the last line of data; after
+    the last line indented deeper than a service (a comment there may be the last line of a ``|``
+    block scalar, which a block inserted before it would cut off); at the very end of the mapping."""
+    last_data = deeper = header
     for index in range(header + 1, end):
         content = _content(lines[index])
-        if content.strip() and not content.lstrip().startswith("#"):
-            last = index
-    return last
+        if not content.strip():
+            continue
+        if not content.lstrip().startswith("#"):
+            last_data = index
+        if len(content) - len(content.lstrip()) > len(indent) or not content.lstrip().startswith("#"):
+            deeper = index
+    points = []
+    for point in (last_data, deeper, end - 1):
+        if point not in points:
+            points.append(point)
+    return points
 
 
-def _newline_terminated(lines):
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        lines[-1] += "\n"
+def _newline_terminated(lines, eol="\n"):
+    if _ends_open(lines):
+        lines[-1] += eol
     return lines
+
+
+def _close_open_end(new_lines, was_open):
+    """A file that had no final newline gets none after our block either (``absent`` restores it exactly)."""
+    if was_open and new_lines and new_lines[-1].endswith("\n"):
+        new_lines[-1] = new_lines[-1][:-2] if new_lines[-1].endswith("\r\n") else new_lines[-1][:-1]
+    return new_lines
 
 
 def ensure_service(text, name, definition=None, state="present", marker="mailsec.posture"):
@@ -150,6 +177,9 @@ def ensure_service(text, name, definition=None, state="present", marker="mailsec
     else:
         expected_services.pop(name, None)
 
+    eol = _line_ending(lines)
+    was_open = _ends_open(lines)
+    expected["services"] = expected_services
     if state == "absent":
         if block is None:
             if name in services:
@@ -157,35 +187,43 @@ def ensure_service(text, name, definition=None, state="present", marker="mailsec
             return text, warnings
         first, last = block
         new_lines = lines[:first] + lines[last + 1:]
+        if last == len(lines) - 1 and _ends_open(lines) and 0 < first:
+            # Our block ended the file without a final newline: the one put before it goes too.
+            new_lines = _close_open_end(new_lines, True)
+        candidates = [new_lines]
     elif block is not None:
         first, last = block
         indent = _content(lines[first])[:len(_content(lines[first])) - len(_content(lines[first]).lstrip())]
         if _SERVICES_LINE.match(_content(lines[first + 1]) if first + 1 < len(lines) else ""):
             # We wrote services: too, at the top level.
-            service_lines = ["services:\n"] + render_service(name, definition, "  ")
+            service_lines = ["services:" + eol] + render_service(name, definition, "  ", eol)
         else:
-            service_lines = render_service(name, definition, indent)
-        new_lines = lines[:first] + [indent + begin + "\n"] + service_lines + [indent + end + "\n"] + lines[last + 1:]
+            service_lines = render_service(name, definition, indent, eol)
+        new_lines = lines[:first] + [indent + begin + eol] + service_lines + [indent + end + eol] + lines[last + 1:]
+        candidates = [_close_open_end(new_lines, was_open and last == len(lines) - 1)]
     else:
         found = _services_range(lines)
         if found is None and "services" in model:
             raise ComposeError("its services: is not a block mapping at the top level (flow style?); write it in block "
                                "style so that a service can be added without rewriting the file")
         if found is None:
-            new_lines = _newline_terminated(list(lines)) + [begin + "\n", "services:\n"] + render_service(name, definition, "  ") + [end + "\n"]
+            new_lines = _newline_terminated(list(lines), eol) + [begin + eol, "services:" + eol] + render_service(name, definition, "  ", eol) + [end + eol]
+            candidates = [_close_open_end(new_lines, was_open)]
         else:
             header, stop = found
             indent = _child_indent(lines, header, stop)
-            after = _last_content(lines, header, stop)
-            head = _newline_terminated(list(lines[:after + 1]))
-            new_lines = head + [indent + begin + "\n"] + render_service(name, definition, indent) + [indent + end + "\n"] + lines[after + 1:]
+            candidates = []
+            for after in _insertion_points(lines, header, stop, indent):
+                head = _newline_terminated(list(lines[:after + 1]), eol)
+                new_lines = head + [indent + begin + eol] + render_service(name, definition, indent, eol) + [indent + end + eol] + lines[after + 1:]
+                candidates.append(_close_open_end(new_lines, was_open and after == len(lines) - 1))
 
-    new_text = "".join(new_lines)
-    expected["services"] = expected_services
-    if _normal(load(new_text)) != _normal(expected):
-        raise ComposeError("editing the service %s as a text block would change the meaning of the rest of the file "
-                           "(unusual indentation or anchors?); nothing was written" % name)
-    return new_text, warnings
+    for new_lines in candidates:
+        new_text = "".join(new_lines)
+        if _normal(load(new_text)) == _normal(expected):
+            return new_text, warnings
+    raise ComposeError("editing the service %s as a text block would change the meaning of the rest of the file "
+                       "(unusual indentation or anchors?); nothing was written" % name)
 
 
 def _normal(model):

@@ -27,6 +27,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     as_enabled,
     as_int,
     as_list,
+    kind_of,
     reject_unknown_keys,
     require_mapping,
     verdict,
@@ -298,7 +299,7 @@ def _pem_option(spec, key, domain):
     if value is None:
         return None
     if not isinstance(value, (str, bytes)):
-        raise SpecError("dane.%s" % key, "must be PEM text, got %s" % type(value).__name__, domain)
+        raise SpecError("dane.%s" % key, "must be PEM text, got %s" % kind_of(value), domain)
     value = value.decode("ascii", "replace") if isinstance(value, bytes) else value
     return value.strip() or None
 

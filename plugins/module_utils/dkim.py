@@ -18,6 +18,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     SpecError,
     duplicate_tags,
     join_txt,
+    kind_of,
     parse_tag_list,
     reject_unknown_keys,
     require_mapping,
@@ -361,7 +362,7 @@ def _normalize_selector(value, field, domain):
 def _key_from_spec(value, field, domain):
     """(key_type, base64) from a PEM block, a base64 key or a pasted key record."""
     if value is not None and not isinstance(value, str):
-        raise SpecError(field, "must be a string (base64 or PEM), got %s" % type(value).__name__, domain)
+        raise SpecError(field, "must be a string (base64 or PEM), got %s" % kind_of(value), domain)
     if value is None or not value.strip():
         raise SpecError(field, "is required: the dkim_key module or mailcow provides the key; set it here", domain)
     text = value.strip()
@@ -469,7 +470,7 @@ def normalize_spec(spec, domain):
     elif isinstance(spec, (list, tuple)):
         entries = [(entry, "dkim[%d]" % index) for index, entry in enumerate(spec)]
     else:
-        raise SpecError("dkim", "must be a mapping or a list of mappings, got %s" % type(spec).__name__, domain)
+        raise SpecError("dkim", "must be a mapping or a list of mappings, got %s" % kind_of(spec), domain)
     normalized = []
     seen = set()
     for entry, prefix in entries:

@@ -13,6 +13,7 @@ written atomically with mode 0600 (``files.write_atomic(secret=True)``) and neve
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -123,8 +124,77 @@ def key_record(public_key_pem, selector, domain=None, ttl=DEFAULT_TTL, zone=None
     return result
 
 
-def _mode(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def read_key_file(path):
+    """``(content, stat)`` of the key file at ``path``, or ``(None, None)`` when there is none.
+
+    A symbolic link is refused, never followed (a dangling one would make us create a key where it
+    points, and ``force`` overwrite its target): the file is opened with O_NOFOLLOW. A directory,
+    a device or a pipe is refused too.
+    """
+    if os.path.islink(path):
+        raise MailsecError("%s is a symbolic link; refusing to follow it for a private key (point path at the file itself)" % path)
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise MailsecError("%s is a symbolic link; refusing to follow it for a private key (point path at the file itself)" % path) from None
+        raise files.FileError(path, "cannot read: %s" % (exc.strerror or exc)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise MailsecError("%s is not a regular file; refusing to use it as a private key" % path)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks), info
+    finally:
+        os.close(fd)
+
+
+def check_directory(path):
+    """Warnings about the key's directory; MailsecError when others may write there.
+
+    In a directory others may write to (without the sticky bit), anyone can replace the key or put a
+    link in its place; with the sticky bit (like /tmp) they can still take its name first.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        raise files.FileMissingError(path, "cannot write: directory %s does not exist" % directory) from None
+    if not info.st_mode & stat.S_IWOTH:
+        return []
+    if not info.st_mode & stat.S_ISVTX:
+        raise MailsecError(
+            "%s: the directory %s is writable by every user (mode %04o), so anyone could replace the key; "
+            "keep DKIM keys in a directory only its owner can write (chmod o-w)" % (path, directory, stat.S_IMODE(info.st_mode))
+        )
+    return ["the directory %s of %s is writable by every user (mode %04o, sticky): others can take a key's name first; "
+            "keep DKIM keys in a directory only its owner can write" % (directory, path, stat.S_IMODE(info.st_mode))]
+
+
+def _exposure_warnings(path, info):
+    warnings = []
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o044:
+        warnings.append(
+            "%s was readable by %s (mode %04o) before its mode was set to 0600: treat the key as exposed "
+            "and consider a new one (force=true and a new selector)" % (path, "others" if mode & 0o004 else "its group", mode)
+        )
+    if info.st_uid != os.geteuid():
+        warnings.append(
+            "%s is owned by user id %d, not by the user running this task (%d): whoever owns it can replace the key"
+            % (path, info.st_uid, os.geteuid())
+        )
+    return warnings
 
 
 def ensure_key(path, selector, key_type="rsa", key_bits=None, force=False, check_mode=False, domain=None, ttl=DEFAULT_TTL, zone=None):
@@ -140,12 +210,8 @@ def ensure_key(path, selector, key_type="rsa", key_bits=None, force=False, check
     wanted_bits = check_request(key_type, key_bits)
     if not isinstance(selector, str) or not selector.strip():
         raise SpecError("selector", "is required: a selector such as 'dkim' or '2026a'")
-    try:
-        existing = files.read_bytes(path)
-    except files.FileMissingError:
-        existing = None
-
-    warnings = []
+    warnings = check_directory(path)
+    existing, existing_info = read_key_file(path)
     described = None
     replace_reason = None
     if existing is not None:
@@ -168,15 +234,15 @@ def ensure_key(path, selector, key_type="rsa", key_bits=None, force=False, check
     outcome = {"changed": False, "created": False, "replaced": False, "mode_fixed": False, "warnings": warnings, "path": path}
     if described is not None and replace_reason is None:
         outcome.update(key_record(described["public_key_pem"], selector, domain, ttl, zone))
-        if _mode(path) != files.SECRET_MODE:
+        warnings.extend(_exposure_warnings(path, existing_info))
+        if stat.S_IMODE(existing_info.st_mode) != files.SECRET_MODE:
             outcome["changed"] = outcome["mode_fixed"] = True
             if not check_mode:
-                os.chmod(path, files.SECRET_MODE)
+                _set_secret_mode(path)
         return outcome
 
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise files.FileMissingError(path, "cannot write: directory %s does not exist" % directory)
+    if existing_info is not None:
+        warnings.extend(_exposure_warnings(path, existing_info))
     outcome["changed"] = True
     outcome["created"] = existing is None
     outcome["replaced"] = existing is not None
@@ -192,5 +258,17 @@ def ensure_key(path, selector, key_type="rsa", key_bits=None, force=False, check
     pem = generate_private_key(key_type, wanted_bits)
     described = describe_private_key(pem)
     outcome.update(key_record(described["public_key_pem"], selector, domain, ttl, zone))  # validates before the write
-    files.write_atomic(path, pem, secret=True)
+    files.write_atomic(path, pem, secret=True, follow_links=False)
     return outcome
+
+
+def _set_secret_mode(path):
+    # On the file itself, never through a link put there since it was read.
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise files.FileError(path, "cannot set mode 0600: %s" % (exc.strerror or exc)) from None
+    try:
+        os.fchmod(fd, files.SECRET_MODE)
+    finally:
+        os.close(fd)

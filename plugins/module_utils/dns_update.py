@@ -40,7 +40,7 @@ import socket
 import struct
 import time
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError, join_txt, split_txt
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError, join_txt, kind_of, split_txt
 from ansible_collections.mailsec.posture.plugins.module_utils.names import fqdn, is_subdomain, normalize_domain
 
 try:
@@ -144,7 +144,7 @@ def _record_value(record, field, domain):
     if isinstance(value, (list, tuple)):
         value = join_txt(list(value))
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise SpecError(field, "must be the record's value as text, got %s" % type(value).__name__, domain)
+        raise SpecError(field, "must be the record's value as text, got %s" % kind_of(value), domain)
     return str(value)
 
 
@@ -185,13 +185,13 @@ def desired_rrsets(records, zone=None):
     if records is None:
         records = []
     if not isinstance(records, (list, tuple)):
-        raise SpecError("records", "must be a list of records, got %s" % type(records).__name__)
+        raise SpecError("records", "must be a list of records, got %s" % kind_of(records))
     zone_override = normalize_domain(zone, "zone") if zone else None
     grouped = {}
     for index, record in enumerate(records):
         prefix = "records[%d]" % index
         if not isinstance(record, dict):
-            raise SpecError(prefix, "must be a mapping with name, type and value, got %s" % type(record).__name__)
+            raise SpecError(prefix, "must be a mapping with name, type and value, got %s" % kind_of(record))
         domain = record.get("domain") if isinstance(record.get("domain"), str) else None
         for key in ("name", "type", "value"):
             if record.get(key) is None:

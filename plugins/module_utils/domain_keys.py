@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, kind_of
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
 LABEL = "dkim_keys"
@@ -33,12 +33,12 @@ def _usable_keys(keys):
     if keys is None:
         return []
     if not isinstance(keys, (list, tuple)):
-        raise SpecError(LABEL, "must be a list of dkim_key results, got %s" % type(keys).__name__)
+        raise SpecError(LABEL, "must be a list of dkim_key results, got %s" % kind_of(keys))
     usable = []
     for index, entry in enumerate(keys):
         field = "%s[%d]" % (LABEL, index)
         if not isinstance(entry, dict):
-            raise SpecError(field, "must be a dkim_key result (a mapping), got %s" % type(entry).__name__)
+            raise SpecError(field, "must be a dkim_key result (a mapping), got %s" % kind_of(entry))
         if entry.get("skipped"):
             continue
         if entry.get("failed"):
@@ -65,7 +65,7 @@ def _dkim_entries(value, domain):
         return [copy.deepcopy(value)]
     if isinstance(value, (list, tuple)):
         return copy.deepcopy(list(value))
-    raise SpecError("dkim", "must be a mapping or a list of mappings, got %s" % type(value).__name__, domain)
+    raise SpecError("dkim", "must be a mapping or a list of mappings, got %s" % kind_of(value), domain)
 
 
 def add_dkim_keys(domains, keys):
@@ -81,7 +81,7 @@ def add_dkim_keys(domains, keys):
     if domains is None:
         domains = []
     if not isinstance(domains, (list, tuple)):
-        raise SpecError("mailsec_domains", "must be a list of domains, got %s" % type(domains).__name__)
+        raise SpecError("mailsec_domains", "must be a list of domains, got %s" % kind_of(domains))
     positions = {}
     for index, entry in enumerate(domains):
         name = entry if isinstance(entry, str) else (entry.get("name") if isinstance(entry, dict) else None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, kind_of
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
 STATES = ("present", "absent")
@@ -27,13 +27,13 @@ def index_domains(entries, label, key="name"):
     if entries is None:
         return []
     if not isinstance(entries, (list, tuple)):
-        raise SpecError(label, "must be a list of domain mappings, got %s" % type(entries).__name__)
+        raise SpecError(label, "must be a list of domain mappings, got %s" % kind_of(entries))
     indexed = []
     seen = {}
     for position, entry in enumerate(entries):
         field = "%s[%d]" % (label, position)
         if not isinstance(entry, dict):
-            raise SpecError(field, "must be a mapping with a %s, got %s" % (key, type(entry).__name__))
+            raise SpecError(field, "must be a mapping with a %s, got %s" % (key, kind_of(entry)))
         if key not in entry:
             raise SpecError("%s.%s" % (field, key), "is required")
         name = normalize_domain(entry[key], "%s.%s" % (field, key))

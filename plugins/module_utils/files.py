@@ -11,12 +11,19 @@ The engine is plain Python; it never imports Ansible.
 gives it the target's mode, owner and group, and renames it over the target, so
 a reader sees either the old bytes or the new ones, never a mix, and a failure
 at any step leaves the target as it was and no temporary file behind.
+
+A process killed mid-write cannot remove its temporary file (a full copy of the
+new content, mode 0600). Temporary files are therefore named recognisably,
+``.<name>.mailsec-<random>.tmp``, and the next write to the same file removes the
+ones left over: only names of that shape, only regular files of the current user,
+only when untouched for STALE_SECONDS (a write in progress elsewhere is younger).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -26,6 +33,8 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import Mail
 
 DEFAULT_MODE = 0o644
 SECRET_MODE = 0o600
+TEMP_MARK = "mailsec-"
+STALE_SECONDS = 300
 
 
 class FileError(MailsecError):
@@ -137,6 +146,45 @@ def _keep_owner(fd, path, target_stat, temp_stat):
         ) from None
 
 
+def _temp_prefix(path):
+    return ".%s.%s" % (os.path.basename(path), TEMP_MARK)
+
+
+def _new_temp(path, suffix=".tmp"):
+    """``(fd, name)`` of a new temporary file beside ``path`` with our recognisable name, mode 0600."""
+    return tempfile.mkstemp(prefix=_temp_prefix(path), suffix=suffix, dir=os.path.dirname(path) or ".")
+
+
+def remove_stale_temporaries(path, now=None, stale_seconds=STALE_SECONDS):
+    """Remove the temporary files a killed write to ``path`` left beside it; return their paths.
+
+    Only files named as ``write_atomic`` and ``make_backup`` name them, regular files (never a
+    link), owned by the current user, and not modified for ``stale_seconds``. Errors are ignored:
+    the cleanup never stops a write.
+    """
+    directory = os.path.dirname(path) or "."
+    pattern = re.compile(r"\A%s[A-Za-z0-9_]{8}(?:\.bak)?\.tmp\Z" % re.escape(_temp_prefix(path)))
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if not pattern.match(name):
+            continue
+        candidate = os.path.join(directory, name)
+        try:
+            info = os.lstat(candidate)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or now - info.st_mtime < stale_seconds:
+                continue
+            os.unlink(candidate)
+        except OSError:
+            continue
+        removed.append(candidate)
+    return removed
+
+
 def backup_name(path, now=None):
     """A backup path next to ``path`` that does not exist yet: ``<path>.<pid>.<YYYY-MM-DD@HH:MM:SS>~``.
 
@@ -160,7 +208,7 @@ def make_backup(path):
     target_stat = os.stat(path)
     destination = backup_name(path)
     directory = os.path.dirname(path) or "."
-    fd, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".bak.tmp", dir=directory)
+    fd, temp = _new_temp(os.path.join(directory, os.path.basename(path)), suffix=".bak.tmp")
     try:
         os.close(fd)
         shutil.copy2(path, temp)
@@ -181,7 +229,7 @@ def _remove_quietly(path):
         pass
 
 
-def write_atomic(path, data, mode=None, backup=False, secret=False):
+def write_atomic(path, data, mode=None, backup=False, secret=False, follow_links=True):
     """Replace the file at ``path`` with ``data`` atomically; return the backup's path or None.
 
     ``data`` is bytes or an iterable of bytes chunks. A symbolic link is followed: its target is
@@ -189,11 +237,18 @@ def write_atomic(path, data, mode=None, backup=False, secret=False):
     An existing file keeps its mode, owner and group. A new file gets ``mode`` (default 0644).
     ``secret=True`` makes the file 0600 whatever it was or ``mode`` says.
     With ``backup=True`` and an existing file, a copy of the old content is kept beside it first.
+    ``follow_links=False`` refuses a symbolic link at ``path`` (or in place of its directory's
+    entry) instead of writing where it points: for private keys.
 
     On any failure the target is left untouched, no temporary file remains, and a FileError
     subclass says which file and why (a missing directory, permission denied, a read-only filesystem).
     """
-    target = os.path.realpath(path)
+    if follow_links:
+        target = os.path.realpath(path)
+    else:
+        target = os.path.abspath(path)
+        if os.path.islink(target):
+            raise FileError(path, "is a symbolic link; refusing to write through it")
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise FileMissingError(path, "cannot write: directory %s does not exist" % directory)
@@ -221,8 +276,9 @@ def write_atomic(path, data, mode=None, backup=False, secret=False):
         except OSError as exc:
             raise _os_error(path, "make a backup copy", exc) from None
 
+    remove_stale_temporaries(target)
     try:
-        fd, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(target), suffix=".tmp", dir=directory)
+        fd, temp = _new_temp(target)
     except OSError as exc:
         if backup_path:
             _remove_quietly(backup_path)

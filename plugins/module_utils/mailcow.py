@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.mailsec.posture.plugins.module_utils import files
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError, kind_of
 
 DEFAULT_KEYS = ("ADDITIONAL_SAN", "ADDITIONAL_SERVER_NAMES")
 STATES = ("present", "absent")
@@ -297,7 +297,7 @@ def normalize_names(names):
     for position, name in enumerate(names):
         field = "names[%d]" % position
         if not isinstance(name, str):
-            raise SpecError(field, "must be a string, got %s" % type(name).__name__)
+            raise SpecError(field, "must be a string, got %s" % kind_of(name))
         if not name:
             raise SpecError(field, "must not be empty")
         if not name.isascii():

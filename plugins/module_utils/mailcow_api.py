@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import http.client
 import ipaddress
 import json
 import math
@@ -25,6 +27,7 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -355,12 +358,118 @@ def run_bounded(function, items, workers=DEFAULT_WORKERS):
     return [future.result() for future in futures]
 
 
+# ---------------------------------------------------------------- HTTP transport: one deadline per
+# request, no proxy for loopback, the key never in clear text to anything but loopback.
+
+
+class _ClearTextRefused(OSError):
+    """A plain-http connection reached an address that is not loopback: the key is not sent."""
+
+
+class _RequestBound:
+    """The deadline of one request. When it passes, the connection's socket is shut down, so no
+    read (of the status line, the headers or the body) waits past it, however slowly bytes come."""
+
+    def __init__(self, timeout, clear_text):
+        self.deadline = time.monotonic() + timeout
+        self.clear_text = clear_text
+        self.expired = False
+        self._timer = None
+
+    def remaining(self):
+        return self.deadline - time.monotonic()
+
+    def watch(self, connection):
+        def expire():
+            self.expired = True
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        self._timer = threading.Timer(max(self.remaining(), 0), expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def release(self):
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class _BoundedConnection:
+    """An http.client connection under a _RequestBound: its connect waits at most what is left of
+    the deadline, and a plain-http one refuses a peer that is not loopback before anything is sent."""
+
+    def __init__(self, *args, bound=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._bound = bound
+        self._create_connection = self._connect_bounded
+
+    def _connect_bounded(self, address, timeout=None, source_address=None):
+        bound = self._bound
+        if bound is not None:
+            left = bound.remaining()
+            if left <= 0:
+                raise socket.timeout("timed out")
+            timeout = left if timeout is None else min(timeout, left)
+        sock = socket.create_connection(address, timeout, source_address)
+        if bound is not None and bound.clear_text:
+            peer = sock.getpeername()[0]
+            if not _is_loopback(peer):
+                sock.close()
+                raise _ClearTextRefused("%s is not a loopback address, and plain http would carry the API key in clear text" % peer)
+        if bound is not None:
+            bound.watch(self)
+        return sock
+
+    def close(self):
+        if self._bound is not None:
+            self._bound.release()
+        super().close()
+
+
+class _BoundedHTTPConnection(_BoundedConnection, http.client.HTTPConnection):
+    pass
+
+
+class _BoundedHTTPSConnection(_BoundedConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _BoundedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(functools.partial(_BoundedHTTPConnection, bound=getattr(req, "mailsec_bound", None)), req)
+
+
+class _BoundedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context):
+        super().__init__(context=context)
+        self._tls_context = context
+
+    def https_open(self, req):
+        return self.do_open(functools.partial(_BoundedHTTPSConnection, bound=getattr(req, "mailsec_bound", None)), req, context=self._tls_context)
+
+
+def _opener(host, context):
+    """The urllib opener for ``host``: never a proxy for loopback (``http_proxy`` would carry the
+    key off the machine in clear text); elsewhere the environment's proxies, which https tunnels
+    through (CONNECT), so the key stays inside TLS."""
+    proxies = urllib.request.ProxyHandler({}) if _is_loopback(host) else urllib.request.ProxyHandler()
+    return urllib.request.build_opener(proxies, _RefuseRedirect(), _BoundedHTTPHandler(), _BoundedHTTPSHandler(context))
+
+
+# ---------------------------------------------------------------- end of the HTTP transport
+
+
 class MailcowClient:
     """The endpoints this collection uses, with every failure turned into MailcowApiError.
 
-    ``timeout`` bounds every wait on the socket, and an answer still arriving after that many
-    seconds is abandoned, so a server that trickles bytes cannot hold a run. TLS verification
-    cannot be turned off: ``ca_path`` names a CA bundle file to trust instead of the system store.
+    ``timeout`` bounds each request as a whole (connecting, TLS, the status line, headers and body),
+    so a server that trickles bytes cannot hold a run. TLS verification cannot be turned off:
+    ``ca_path`` names a CA bundle file to trust instead of the system store. A loopback API is
+    reached without a proxy; plain http is used only to a loopback address.
     """
 
     def __init__(self, api_url, api_key, timeout=DEFAULT_TIMEOUT, ca_path=None):
@@ -374,9 +483,8 @@ class MailcowClient:
         if not math.isfinite(self.timeout) or self.timeout <= 0:
             raise MailcowApiError(None, "timeout must be a finite number of seconds above 0, got %r" % (timeout,), kind="config")
         self._host = urllib.parse.urlsplit(self.base_url).hostname
-        context = self._tls_context(ca_path)
-        handlers = [_RefuseRedirect(), urllib.request.HTTPSHandler(context=context)]
-        self._opener = urllib.request.build_opener(*handlers)
+        self._clear_text = urllib.parse.urlsplit(self.base_url).scheme == "http"
+        self._opener = _opener(self._host, self._tls_context(ca_path))
 
     @staticmethod
     def _tls_context(ca_path):
@@ -415,14 +523,14 @@ class MailcowClient:
         if body is not None:
             request.add_header("Content-Type", "application/json")
             request.data = json.dumps(body).encode("utf-8")
-        deadline = time.monotonic() + self.timeout
+        bound = request.mailsec_bound = _RequestBound(self.timeout, self._clear_text and with_key)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                payload = self._read_until(response, deadline, endpoint)
+                payload = self._read_until(response, bound, endpoint)
                 return response.status, response.headers.get("Content-Type", ""), payload
         except urllib.error.HTTPError as exc:
             try:
-                payload = self._read_until(exc, deadline, endpoint)
+                payload = self._read_until(exc, bound, endpoint)
             except MailcowApiError:
                 payload = b""
             finally:
@@ -430,25 +538,32 @@ class MailcowClient:
             raise self._status_error(endpoint, exc.code, exc.headers, payload) from None
         except MailcowApiError:
             raise
-        except urllib.error.URLError as exc:
-            raise self._transport_error(endpoint, exc.reason) from None
-        except (socket.timeout, TimeoutError) as exc:
-            raise self._transport_error(endpoint, exc) from None
-        except (OSError, ValueError) as exc:
-            raise self._transport_error(endpoint, exc) from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            if bound.expired:
+                raise self._timed_out(endpoint) from None
+            raise self._transport_error(endpoint, getattr(exc, "reason", exc)) from None
+        finally:
+            bound.release()
 
-    def _read_until(self, response, deadline, endpoint):
+    def _timed_out(self, endpoint):
+        return self._error(endpoint, "no complete answer within %g s (timeout)" % self.timeout, kind="timeout")
+
+    def _read_until(self, response, bound, endpoint):
         chunks = []
         total = 0
         while True:
-            if time.monotonic() > deadline:
-                raise self._error(endpoint, "no complete answer within %g s (timeout)" % self.timeout, kind="timeout")
+            if bound.expired or bound.remaining() <= 0:
+                raise self._timed_out(endpoint)
             try:
                 chunk = response.read(65536)
             except (socket.timeout, TimeoutError):
-                raise self._error(endpoint, "no complete answer within %g s (timeout)" % self.timeout, kind="timeout")
-            except OSError as exc:
+                raise self._timed_out(endpoint)
+            except (OSError, http.client.HTTPException) as exc:
+                if bound.expired:
+                    raise self._timed_out(endpoint)
                 raise self._error(endpoint, "connection broke while reading the answer: %s" % exc, kind="unreachable")
+            if bound.expired:
+                raise self._timed_out(endpoint)  # the end came from our own shutdown, not the server
             if not chunk:
                 return b"".join(chunks)
             total += len(chunk)
@@ -468,6 +583,12 @@ class MailcowClient:
             return self._error(endpoint, "TLS handshake with %s failed: %s" % (self._host, reason), kind="tls")
         if isinstance(reason, (socket.timeout, TimeoutError)):
             return self._error(endpoint, "no answer from %s within %g s (timeout)" % (target, self.timeout), kind="timeout")
+        if isinstance(reason, _ClearTextRefused):
+            return self._error(
+                endpoint,
+                "refusing to send the API key to %s: %s; use an https:// api_url" % (target, reason),
+                kind="config",
+            )
         return self._error(endpoint, "cannot reach %s: %s" % (target, reason), kind="unreachable")
 
     def _status_error(self, endpoint, status, headers, payload):

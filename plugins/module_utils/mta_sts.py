@@ -34,6 +34,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     as_int,
     as_list,
     join_txt,
+    kind_of,
     reject_unknown_keys,
     require_mapping,
     select_record,
@@ -174,7 +175,7 @@ def mx_matches(host, patterns):
 
 def _normalize_mx_pattern(pattern, field, domain):
     if not isinstance(pattern, str):
-        raise SpecError(field, "must be a host name or '*.' plus a domain, got %s" % type(pattern).__name__, domain)
+        raise SpecError(field, "must be a host name or '*.' plus a domain, got %s" % kind_of(pattern), domain)
     text = pattern.strip()
     if text.endswith("."):
         text = text[:-1]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.mailsec.posture.plugins.module_utils import domain_merge, files, mta_sts, records, spec
-from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, as_choice
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, as_choice, kind_of
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
 # normalize_spec needs a domain to name in its messages; a field-built policy has none, and the
@@ -60,7 +60,7 @@ def policy_from_fields(mode, mx=None, max_age=None):
 def policy_from_text(text, field="policy"):
     """``text`` itself when it is a valid policy (RFC 8461 3.2), else SpecError listing every fault."""
     if not isinstance(text, str):
-        raise SpecError(field, "must be the policy text, got %s" % type(text).__name__)
+        raise SpecError(field, "must be the policy text, got %s" % kind_of(text))
     verdict = mta_sts.parse_policy(text)
     if not verdict["valid"]:
         raise SpecError(field, "is not a valid MTA-STS policy: %s" % "; ".join(verdict["errors"]))
@@ -306,7 +306,7 @@ def sites(domains, mail_host=None, defaults=None, serving_host=None, names=None)
     if domains is None:
         domains = []
     if not isinstance(domains, (list, tuple)):
-        raise SpecError("mailsec_domains", "must be a list of domains, got %s" % type(domains).__name__)
+        raise SpecError("mailsec_domains", "must be a list of domains, got %s" % kind_of(domains))
     model = spec.normalize_model([_site_entry(entry) for entry in domains], mail_host=mail_host, defaults=_site_defaults(defaults))
     host = normalize_domain(serving_host, "serving_host") if serving_host else None
     by_name = {item["name"]: item for item in model["domains"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, kind_of
 
 try:
     import idna as _idna  # IDNA 2008 with UTS 46 mapping
@@ -77,7 +77,7 @@ def normalize_domain(name, field="name", domain=None, allow_wildcard=False, allo
     ``field`` and ``domain`` name where the value came from, for the message.
     """
     if not isinstance(name, str):
-        raise SpecError(field, "must be a domain name string, got %s" % type(name).__name__, domain)
+        raise SpecError(field, "must be a domain name string, got %s" % kind_of(name), domain)
     text = name.strip()
     if text.endswith("."):
         text = text[:-1]

@@ -19,7 +19,7 @@ import datetime
 import html
 
 from ansible_collections.mailsec.posture.plugins.module_utils import checks
-from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, kind_of
 
 DEFAULT_TITLE = "Mail security posture"
 # Details longer than this are cut in the cells' hover text (the domain's section shows them whole).
@@ -36,7 +36,7 @@ def _results_of(results):
     elif isinstance(results, (list, tuple)):
         items = [("verify_%d" % (index + 1), result) for index, result in enumerate(results)]
     else:
-        raise MailsecError("the results must be a mapping of module name to registered result, got %s" % type(results).__name__)
+        raise MailsecError("the results must be a mapping of module name to registered result, got %s" % kind_of(results))
     found = []
     for module, result in items:
         if result is None or not isinstance(result, dict) or result.get("skipped"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError, kind_of
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -94,7 +94,7 @@ def describe(uri):
 def check_spec_uri(uri, field, domain, allowed_schemes, allow_size=False):
     """Validate one inventory URI; return it unchanged (scheme lowered) or raise SpecError."""
     if not isinstance(uri, str):
-        raise SpecError(field, "must be a URI string, got %s" % type(uri).__name__, domain)
+        raise SpecError(field, "must be a URI string, got %s" % kind_of(uri), domain)
     text = uri.strip()
     size = None
     if allow_size and "!" in text:

@@ -17,6 +17,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     SpecError,
     as_int,
     as_list,
+    kind_of,
     reject_unknown_keys,
     require_mapping,
 )
@@ -132,7 +133,7 @@ def normalize_model(domains, mail_host=None, defaults=None, ttl=DEFAULT_TTL, zon
     if domains is None:
         domains = []
     if not isinstance(domains, (list, tuple)):
-        raise SpecError("mailsec_domains", "must be a list of domains, got %s" % type(domains).__name__)
+        raise SpecError("mailsec_domains", "must be a list of domains, got %s" % kind_of(domains))
     if mail_host:
         mail_host = normalize_domain(mail_host, "mailsec_mail_host")
     defaults = require_mapping(defaults, "mailsec_domain_defaults")

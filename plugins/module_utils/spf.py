@@ -17,6 +17,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     SpecError,
     as_list,
     join_txt,
+    kind_of,
     reject_unknown_keys,
     require_mapping,
     select_record,
@@ -392,7 +393,7 @@ def _normalize_network(value, version, field, domain):
     """An inventory ip4/ip6 entry in canonical text, or SpecError."""
     _require_netaddr()
     if not isinstance(value, str):
-        raise SpecError(field, "must be an address or CIDR string, got %s" % type(value).__name__, domain)
+        raise SpecError(field, "must be an address or CIDR string, got %s" % kind_of(value), domain)
     text = value.strip()
     address, slash, prefix_text = text.partition("/")
     other = 6 if version == 4 else 4
@@ -429,7 +430,7 @@ def _normalize_network(value, version, field, domain):
 
 def _normalize_mechanism(value, field, domain):
     if not isinstance(value, str):
-        raise SpecError(field, "must be a mechanism string such as 'mx' or 'a:host.example', got %s" % type(value).__name__, domain)
+        raise SpecError(field, "must be a mechanism string such as 'mx' or 'a:host.example', got %s" % kind_of(value), domain)
     text = value.strip()
     errors = []
     warnings = []

@@ -90,14 +90,14 @@ options:
       - At managed TXT names, keep values that are not mail policy records (anything not starting with
         C(v=spf1), C(v=DMARC1), C(v=DKIM1), C(v=STSv1) or C(v=TLSRPTv1)), such as site verification tokens
         at the zone apex, beside the listed values. With V(false) such a TXT RRset holds only the listed values,
-        and every other value at that name is deleted: choose it only to replace the whole RRset on purpose.
+        and every other value at that name is deleted (choose it only to replace the whole RRset on purpose).
       - With O(state=absent), only the mail policy values of those RRsets are removed.
     type: bool
     default: true
   timeout:
     description:
-      - Seconds to wait for the connection, and for all the answers to each batch of messages sent: answers
-        to other message IDs do not extend the wait.
+      - Seconds to wait for the connection, and for all the answers to each batch of messages sent (answers
+        to other message IDs do not extend the wait).
     type: float
     default: 10
 attributes:

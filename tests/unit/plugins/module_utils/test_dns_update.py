@@ -194,13 +194,24 @@ def test_plan_adds_changes_and_keeps_what_matches():
     assert [change["name"] for change in changes][0] == "example.com."
 
 
-def test_plan_replaces_the_rrset_exactly_or_keeps_other_txt_on_request():
+def test_plan_keeps_other_txt_by_default_or_replaces_the_rrset_exactly_on_request():
     desired = desired_of(record("example.com.", "TXT", "v=spf1 mx -all"))
     found = {("example.com.", "TXT"): current(3600, "TXT", '"google-site-verification=abc"', '"v=spf1 a -all"')}
-    (exact,), _unchanged = dns_update.plan_zone(ZONE, desired, found)
-    assert [dns_update.value_text(value) for value in exact["after"]["rdatas"]] == ["v=spf1 mx -all"]
-    (kept,), _unchanged = dns_update.plan_zone(ZONE, desired, found, keep_other_txt=True)
+    (kept,), _unchanged = dns_update.plan_zone(ZONE, desired, found)
     assert sorted(dns_update.value_text(value) for value in kept["after"]["rdatas"]) == ["google-site-verification=abc", "v=spf1 mx -all"]
+    (exact,), _unchanged = dns_update.plan_zone(ZONE, desired, found, keep_other_txt=False)
+    assert [dns_update.value_text(value) for value in exact["after"]["rdatas"]] == ["v=spf1 mx -all"]
+
+
+def test_a_ttl_only_difference_is_set_back_and_the_change_says_so():
+    desired = desired_of(record("_dmarc.example.com.", "TXT", "v=DMARC1; p=reject", ttl=3600))
+    found = {("_dmarc.example.com.", "TXT"): current(60, "TXT", '"v=DMARC1; p=reject"')}
+    (change,), _unchanged = dns_update.plan_zone(ZONE, desired, found)
+    assert change["action"] == "change" and change["after"]["ttl"] == 3600
+    assert "only the TTL differs: the server has 60, the records say 3600" in dns_update.change_report(change)["detail"]
+    desired_values = desired_of(record("_dmarc.example.com.", "TXT", "v=DMARC1; p=none", ttl=3600))
+    (change,), _unchanged = dns_update.plan_zone(ZONE, desired_values, found)
+    assert change["detail"] is None
 
 
 def test_plan_absent_removes_managed_rrsets_and_ignores_missing_ones():
@@ -209,7 +220,7 @@ def test_plan_absent_removes_managed_rrsets_and_ignores_missing_ones():
         ("example.com.", "TXT"): current(3600, "TXT", '"google-site-verification=abc"', '"v=spf1 mx -all"'),
         ("_dmarc.example.com.", "TXT"): None,
     }
-    (change,), unchanged = dns_update.plan_zone(ZONE, desired, found, state="absent")
+    (change,), unchanged = dns_update.plan_zone(ZONE, desired, found, state="absent", keep_other_txt=False)
     assert unchanged == 1
     assert change["action"] == "remove" and change["after"] is None
     (change,), _unchanged = dns_update.plan_zone(ZONE, desired, found, state="absent", keep_other_txt=True)
@@ -412,6 +423,7 @@ def test_diff_and_report_show_rrsets_before_and_after_as_zone_lines():
         "before": {"ttl": 3600, "values": ["v=DMARC1; p=none"]},
         "after": {"ttl": 300, "values": ["v=DMARC1; p=reject"]},
         "domains": [ZONE],
+        "detail": None,
     }
 
 

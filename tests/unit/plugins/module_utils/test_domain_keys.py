@@ -72,10 +72,10 @@ def test_skipped_items_and_keys_check_mode_would_create_are_left_out(tmp_path):
     (["example.test"], [{"selector": "dkim", "public_key": "MIIB"}], "dkim_keys[0].domain: is required: give dkim_key its domain option"),
     (["example.test"], [{"domain": "example.test", "public_key": "MIIB"}], "domain 'example.test': dkim_keys[0].selector: is required"),
     (["example.test"], [{"failed": True, "msg": "permission denied"}], "dkim_keys[0]: is a failed dkim_key result: permission denied"),
-    (["example.test"], ["dkim"], "dkim_keys[0]: must be a dkim_key result (a mapping), got str"),
-    (["example.test"], {"domain": "example.test"}, "dkim_keys: must be a list of dkim_key results, got dict"),
+    (["example.test"], ["dkim"], "dkim_keys[0]: must be a dkim_key result (a mapping), got a string"),
+    (["example.test"], {"domain": "example.test"}, "dkim_keys: must be a list of dkim_key results, got a mapping"),
     ([{"dkim": None}], [], "mailsec_domains[0]: must be a domain name or a mapping with a name"),
-    ("example.test", [], "mailsec_domains: must be a list of domains, got str"),
+    ("example.test", [], "mailsec_domains: must be a list of domains, got a string"),
 ])
 def test_bad_input_names_the_entry(domains, keys, message):
     with pytest.raises(SpecError) as caught:

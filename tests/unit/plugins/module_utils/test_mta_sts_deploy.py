@@ -328,7 +328,7 @@ def test_policy_set_normalizes_names_and_keeps_texts_byte_for_byte():
     "policies, field, fragment, domain",
     [
         ({"domain": "a.example", "policy": POLICY_A}, "policies", "must be a list", None),
-        (["a.example"], "policies[0]", "must be a mapping with a domain, got str", None),
+        (["a.example"], "policies[0]", "must be a mapping with a domain, got a string", None),
         ([{"policy": POLICY_A}], "policies[0].domain", "is required", None),
         ([{"domain": "a.example"}], "policies[0].policy", "is required", "a.example"),
         ([{"domain": "a.example", "policy": None}], "policies[0].policy", "is required", "a.example"),
@@ -338,7 +338,7 @@ def test_policy_set_normalizes_names_and_keeps_texts_byte_for_byte():
          "policies[1].domain", "a.example is already at policies[0]", "a.example"),
         ([{"domain": "a.example", "policy": POLICY_A}, {"domain": "b.example", "policy": "version: STSv1\nmode: enforce\nmx: *\nmax_age: 1\n"}],
          "policies[1].policy", "is not a valid MTA-STS policy: line 3: '*' alone", "b.example"),
-        ([{"domain": "a.example", "policy": ["version: STSv1"]}], "policies[0].policy", "must be the policy text, got list", "a.example"),
+        ([{"domain": "a.example", "policy": ["version: STSv1"]}], "policies[0].policy", "must be the policy text, got a list", "a.example"),
     ],
 )
 def test_policy_set_refuses_bad_entries_naming_the_entry(policies, field, fragment, domain):

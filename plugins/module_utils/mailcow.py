@@ -37,6 +37,7 @@ added an entry. Only ask for ``absent`` with names you own.
 
 from __future__ import annotations
 
+import os
 import re
 
 from ansible_collections.mailsec.posture.plugins.module_utils import files
@@ -533,11 +534,14 @@ def _secret_value(assignment, lines):
 def update_file(path, names, keys=DEFAULT_KEYS, state="present", backup=False, check_mode=False):
     """Apply ``ensure_names`` to the file at ``path``; write it only when it changes and not in check mode.
 
-    Returns ``{changed, changes, backup_file, before, after}``; ``before``/``after`` are the texts for
-    a diff, secrets redacted. Every error (missing or unreadable file, a key set twice, a write that
-    fails) raises a MailsecError naming the file, and the file is then left as it was.
+    Returns ``{changed, changes, backup_file, before, after, stale_removed}``; ``before``/``after`` are
+    the texts for a diff, secrets redacted; ``stale_removed`` lists the temporary copies a killed
+    earlier write had left (removed on every run that is not in check mode, whether or not the file
+    changes). Every error (missing or unreadable file, a key set twice, a write that fails) raises a
+    MailsecError naming the file, and the file is then left as it was.
     """
     original = files.read_bytes(path)
+    stale_removed = [] if check_mode else files.remove_stale_temporaries(os.path.realpath(path))
     try:
         updated, changes = ensure_names(original, names, keys, state)
     except MailcowConfError as exc:
@@ -554,6 +558,7 @@ def update_file(path, names, keys=DEFAULT_KEYS, state="present", backup=False, c
         "backup_file": backup_file,
         "before": _display(redact(original, keep=keys)),
         "after": _display(redact(updated, keep=keys)),
+        "stale_removed": stale_removed,
     }
 
 

@@ -15,6 +15,11 @@ description:
     (RSA 2048 bits by default, RSA 3072 or 4096, or Ed25519 as RFC 8463 defines).
   - The private key is written atomically as unencrypted PKCS#8 PEM with mode C(0600); an existing key file
     with another mode is set to C(0600). The private key is never returned.
+  - A symbolic link at O(path) is refused, never followed (the file is opened with C(O_NOFOLLOW)), so a link
+    cannot make the module write or overwrite a key elsewhere. A key directory every user may write to is
+    refused (with the sticky bit, as C(/tmp), only warned about).
+  - Warns when an existing key was readable by its group or others before its mode was fixed (treat it as
+    exposed), and when the key file is owned by another user than the one running the task.
   - An existing key is never replaced unless O(force=true) and it differs from O(key_type) and O(key_bits), or
     the file holds no usable key. Without O(force), a key of another type or size is kept with a warning.
   - Returns the selector, the public key and the DKIM TXT value (C(v=DKIM1; k=...; p=...)) exactly as the

@@ -20,12 +20,18 @@ description:
   - Every other byte of the file is kept, including comments, blank lines, unknown keys, the quote style of
     the value (V(KEY=a), V(KEY="a"), V(KEY='a')), C(export), inline comments, CRLF line endings and a missing
     final newline.
+  - The forms bash accepts are understood, so the existing assignment is edited rather than a second one
+    appended: C(export KEY=), C(declare -x KEY=), a byte order mark before the first key, and C(KEY+=more)
+    after C(KEY=), which bash appends to the value (names are then looked up in, and added at the end of,
+    the value bash sees).
   - A key that is not in the file is appended at its end as a marker comment
     (C(# ADDITIONAL_SAN added by mailsec.posture.mailcow_conf)) and a C(KEY=names) line, in the file's
     line ending style. O(state=absent) removes those two lines again once no name is left in them, so
     O(state=absent) after O(state=present) gives back the original file byte for byte.
   - The file is written atomically (a temporary file in the same directory renamed over it) with its mode,
-    owner and group kept, and only when its content changes. A symbolic link, such as mailcow's C(.env), is
+    owner and group kept, and only when its content changes. Temporary copies a killed earlier run left
+    beside it (C(.mailcow.conf.mailsec-*.tmp), older than five minutes, owned by the user running the task)
+    are removed, with a warning. A symbolic link, such as mailcow's C(.env), is
     followed and stays a link.
   - Restarting mailcow so that it reads the change (C(docker compose up -d)) is left to the caller, for
     example in a handler notified by this task.
@@ -80,9 +86,12 @@ attributes:
   diff_mode:
     description:
       - Returns the file before and after the change when run in diff mode.
-      - The values of keys whose names contain PASS (but not C(MAILCOW_PASS_SCHEME)), SECRET, TOKEN, KEY,
-        CREDENTIAL or PRIVATE, and of DBROOT, are shown as C(********) there, also in commented-out lines
-        (C(mailcow.conf) holds the database, Redis and API secrets), unless they are among O(keys).
+      - Secrets are shown as C(********) there, also in commented-out lines, unless their keys are among O(keys).
+        A value is a secret by its key's name (PASS but not C(MAILCOW_PASS_SCHEME), PW, SECRET, TOKEN, KEY,
+        CREDENTIAL, PRIVATE, WEBHOOK, AUTH, SIGNATURE, SALT, COOKIE, SESSION, DSN, HASH, DBROOT, or an ending
+        C(_AK), C(_AS), C(_CK), C(_SK), C(_PK) as in acme.sh's DNS-API variables such as C(OVH_AS)), or by its
+        shape (a URL with a user part, path or query, such as a webhook; a token of 16 or more letters and digits
+        mixed; a JWT-like triple; a value spanning lines).
     support: full
   idempotent:
     description: A second run with the same options reports no change and does not touch the file.
@@ -205,6 +214,8 @@ def main():
     except MailsecError as exc:
         module.fail_json(msg=str(exc), path=params["path"])
 
+    for stale in outcome["stale_removed"]:
+        module.warn("removed %s, a temporary copy an interrupted earlier write had left" % stale)
     # mode/owner/group asked for are applied to the file itself (a link's target), after the content.
     file_args = module.load_file_common_arguments(params, path=os.path.realpath(params["path"]))
     attributes_diff = {"before": {}, "after": {}}

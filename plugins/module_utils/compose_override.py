@@ -114,7 +114,9 @@ def _child_indent(lines, header, end):
 def _insertion_points(lines, header, end, indent):
     """Where our block may go inside ``services:``, best first: after the last line of data; after
     the last line indented deeper than a service (a comment there may be the last line of a ``|``
-    block scalar, which a block inserted before it would cut off); at the very end of the mapping."""
+    block scalar, which a block inserted before it would cut off); at the very end of the mapping;
+    first in the mapping (a file that ends in a ``|`` block without a final newline: ending that line
+    would add a newline to the value)."""
     last_data = deeper = header
     for index in range(header + 1, end):
         content = _content(lines[index])
@@ -125,7 +127,7 @@ def _insertion_points(lines, header, end, indent):
         if len(content) - len(content.lstrip()) > len(indent) or not content.lstrip().startswith("#"):
             deeper = index
     points = []
-    for point in (last_data, deeper, end - 1):
+    for point in (last_data, deeper, end - 1, header):
         if point not in points:
             points.append(point)
     return points

@@ -375,14 +375,20 @@ class _RequestBound:
         self.clear_text = clear_text
         self.expired = False
         self._timer = None
+        self._sock = None
 
     def remaining(self):
         return self.deadline - time.monotonic()
 
+    def hold(self, sock):
+        """The connected socket (TLS-wrapped for https): urllib drops its own reference to it once
+        the headers are read, and the answer is read from it after that."""
+        self._sock = sock
+
     def watch(self, connection):
         def expire():
             self.expired = True
-            sock = getattr(connection, "sock", None)
+            sock = self._sock or getattr(connection, "sock", None)
             if sock is not None:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
@@ -423,6 +429,11 @@ class _BoundedConnection:
         if bound is not None:
             bound.watch(self)
         return sock
+
+    def connect(self):
+        super().connect()
+        if self._bound is not None:
+            self._bound.hold(self.sock)
 
     def close(self):
         if self._bound is not None:

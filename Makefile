@@ -1,5 +1,5 @@
 # The README's two commands are `make site` and `make test`; the rest are for developers.
-.PHONY: site test unit integration sanity docs lint molecule bootstrap bench clean
+.PHONY: site test unit integration sanity docs lint molecule fuzz bootstrap bench clean
 
 site:
 	tools/site
@@ -7,7 +7,7 @@ site:
 test:
 	tools/test
 
-unit integration sanity docs lint molecule:
+unit integration sanity docs lint molecule fuzz:
 	tools/test $@
 
 bootstrap:

@@ -15,7 +15,9 @@ options:
   api_url:
     description:
       - Base URL of the mailcow UI, for example C(https://mail.example.com). A trailing C(/api/v1) is ignored.
-      - Plain C(http://) is accepted only for a loopback address.
+      - Plain C(http://) is accepted only for a loopback address, and the key is sent only when the address
+        connected to is loopback. A loopback URL is reached directly, never through a proxy from
+        E(http_proxy) or E(https_proxy); other hosts through the environment's proxy, over TLS.
       - Falls back to the environment variable E(MAILCOW_API_URL).
     type: str
     required: true
@@ -35,7 +37,8 @@ options:
     type: path
   timeout:
     description:
-      - Seconds one API request may take in total.
+      - Seconds one API request may take in total (connection, TLS, headers and body), however slowly the
+        server sends.
     type: float
     default: 30
 """

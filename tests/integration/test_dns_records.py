@@ -129,7 +129,7 @@ def test_200_domains_publish_in_one_call_and_again_change_nothing(bind_server, r
     run_playbook(removal, extra_vars=extra, timeout=PLAYBOOK_TIMEOUT).assert_ok(changed=0)
 
 
-def test_a_changed_record_is_replaced_and_other_txt_kept_on_request(bind_server, run_playbook):
+def test_a_changed_record_is_replaced_and_other_txt_kept_unless_told_otherwise(bind_server, run_playbook):
     existing = ['@ 3600 IN TXT "google-site-verification=abc"', '@ 3600 IN TXT "v=spf1 a -all"', '_dmarc 300 IN TXT "v=DMARC1; p=none"']
     bind = bind_server({ZONE: BASE_ZONE + existing})
     records = [
@@ -152,8 +152,9 @@ def test_a_changed_record_is_replaced_and_other_txt_kept_on_request(bind_server,
     assert served(bind, ZONE + ".", "TXT") == {"google-site-verification=abc", "v=spf1 mx -all"}
     assert served(bind, "_dmarc.example.test.", "TXT") == {"v=DMARC1; p=reject"}
     run_playbook(play, extra_vars=extra).assert_ok(changed=0)
-    # Without keep_other_txt the managed RRset holds exactly the listed values.
-    run_playbook(publish_play(records="{{ wanted }}"), extra_vars=extra).assert_ok(changed=1)
+    # keep_other_txt is the default; with false the managed RRset holds exactly the listed values.
+    run_playbook(publish_play(records="{{ wanted }}"), extra_vars=extra).assert_ok(changed=0)
+    run_playbook(publish_play(records="{{ wanted }}", keep_other_txt=False), extra_vars=extra).assert_ok(changed=1)
     assert served(bind, ZONE + ".", "TXT") == {"v=spf1 mx -all"}
 
 

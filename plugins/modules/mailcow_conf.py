@@ -21,7 +21,7 @@ description:
     the value (V(KEY=a), V(KEY="a"), V(KEY='a')), C(export), inline comments, CRLF line endings and a missing
     final newline.
   - The forms bash accepts are understood, so the existing assignment is edited rather than a second one
-    appended: C(export KEY=), C(declare -x KEY=), a byte order mark before the first key, and C(KEY+=more)
+    appended, namely C(export KEY=), C(declare -x KEY=), a byte order mark before the first key, and C(KEY+=more)
     after C(KEY=), which bash appends to the value (names are then looked up in, and added at the end of,
     the value bash sees).
   - A key that is not in the file is appended at its end as a marker comment

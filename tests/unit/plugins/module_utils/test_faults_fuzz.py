@@ -94,6 +94,11 @@ def test_a_second_plain_assignment_after_an_append_is_still_refused():
         mailcow.ensure_names("ADDITIONAL_SAN=a\nADDITIONAL_SAN+=,b\nADDITIONAL_SAN=c\n", ["d.example"])
 
 
+def joined(rng, lines, eol, final_newline):
+    """``lines`` joined with ``eol``; a final line ending in a share ``final_newline`` of the files."""
+    return eol.join(lines) + (eol if rng.random() < final_newline else "")
+
+
 def random_conf(rng):
     """A mailcow.conf as people leave them: the forms bash and compose take, long blank runs, CRLF or LF."""
     eol = rng.choice(["\n", "\r\n"])
@@ -120,10 +125,7 @@ def random_conf(rng):
         lines.insert(position + 1, "ADDITIONAL_SAN+=," + rng.choice(["srv1.example", "srv2.example"]))
     elif san < 0.6:
         lines.insert(position, 'ADDITIONAL_SAN="%s"%s' % (entries, " " * rng.choice([0, 2000]) + rng.choice(["", " # ours"])))
-    text = eol.join(lines)
-    if rng.random() < 0.8:
-        text += eol
-    return text
+    return joined(rng, lines, eol, final_newline=0.8)
 
 
 def test_fuzzed_mailcow_conf_files_round_trip_without_losing_a_byte():
@@ -196,10 +198,7 @@ def random_override(rng):
             lines.append(rng.choice(["    # a comment of the service", "  # a comment of services", "", "# top comment"]))
     if rng.random() < 0.3:
         lines += ["volumes:", "  data: {}"]
-    text = eol.join(lines)
-    if rng.random() < 0.7:
-        text += eol
-    return text
+    return joined(rng, lines, eol, final_newline=0.7)
 
 
 def test_fuzzed_override_files_take_our_service_and_give_it_back_exactly():
@@ -223,6 +222,25 @@ def test_fuzzed_override_files_take_our_service_and_give_it_back_exactly():
         lost += lost_bytes(text, removed)
     record("compose override fuzz", files_tried=tried, files_refused=refused, bytes_lost=lost, lf_lines_in_crlf_files=wrong_eol)
     assert (refused, lost, wrong_eol) == (0, 0, 0)
+
+
+OVERRIDE_CASES = {
+    "a | block whose last line starts with #": "services:\n  app:\n    command: |\n      run\n      # part of the script\n",
+    "CRLF": "services:\r\n  app:\r\n    image: example/app\r\n",
+    "no final newline": "services:\n  app:\n    image: example/app",
+    "a | block at the end without a final newline": "services:\n  app:\n    command: |\n      run\n      #!/bin/sh",
+}
+
+
+@pytest.mark.parametrize("case", sorted(OVERRIDE_CASES))
+def test_ordinary_override_files_are_edited_in_their_style_and_given_back_exactly(case):
+    text = OVERRIDE_CASES[case]
+    added, _warnings = compose_override.ensure_service(text, "mailsec-mta-sts", {"image": "nginx:alpine"})
+    assert yaml.safe_load(added)["services"]["app"] == yaml.safe_load(text)["services"]["app"]
+    if "\r\n" in text:
+        assert added.count("\n") == added.count("\r\n")
+    removed, _warnings = compose_override.ensure_service(added, "mailsec-mta-sts", state="absent")
+    assert removed == text
 
 
 # ----- a write killed half way ------------------------------------------------------------------------

@@ -60,11 +60,7 @@ def summary_lines():
     return lines
 
 
-def pytest_configure(config):
-    reset(config)
-
-
-def pytest_terminal_summary(terminalreporter):
+def print_summary(terminalreporter):
     lines = summary_lines()
     if lines:
         terminalreporter.section("fault and fuzz figures (issue 13)")

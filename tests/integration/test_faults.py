@@ -269,12 +269,12 @@ def generated_config(tarball, directory):
 
 
 @pytest.mark.parametrize("tarball", sorted(glob.glob(os.path.join(MAILCOW_SOURCES, "mailcow-dockerized-*.tar.gz"))) or ["missing"],
-                         ids=lambda path: os.path.basename(path))
+                         ids=os.path.basename)
 def test_the_diff_of_a_generated_mailcow_conf_shows_no_secret(tarball, tmp_path, run_playbook):
     if tarball == "missing":
         pytest.fail("no mailcow-dockerized-*.tar.gz in %s (the shared mailcow sources)" % MAILCOW_SOURCES)
     text = generated_config(tarball, str(tmp_path))
-    generated_secrets = {key: value for key, value in re.findall(r"^(DBPASS|DBROOT|REDISPASS|SOGO_URL_ENCRYPTION_KEY)=(\S+)$", text, re.M)}
+    generated_secrets = dict(re.findall(r"^(DBPASS|DBROOT|REDISPASS|SOGO_URL_ENCRYPTION_KEY)=(\S+)$", text, re.M))
     assert len(generated_secrets) >= 3
     # Set what an operator sets: the watchdog's webhook, the API key, acme.sh's DNS-API credentials.
     for key, value in ACME_AND_WATCHDOG_SECRETS.items():

@@ -52,7 +52,7 @@ CHECKS = {
     "spf.syntax": "the SPF record follows RFC 7208's grammar",
     "spf.all": "what the record does with senders it does not list (+all fails; ~all warns under profile strict)",
     "spf.lookups": "an evaluation needs at most 10 DNS-querying terms, includes and redirects followed live",
-    "spf.void_lookups": "at most 2 of those lookups find nothing (NXDOMAIN or no records)",
+    "spf.void_lookups": "at most 2 of those lookups find nothing (NXDOMAIN or no records), for IPv4 and for IPv6 senders",
     "spf.includes": "every include and redirect target has exactly one valid SPF record, without loops",
     "dkim.selectors": "no DKIM selector is known for the domain (give dkim_selectors or the inventory)",
     "dkim.enabled": "DKIM is off for this domain in the inventory: nothing to check",

@@ -16,7 +16,7 @@ description:
   - C(mx.records) MX records exist (with O(mailsec_domains), the inventory's MX hosts are among them).
   - C(spf.record) exactly one SPF record; C(spf.syntax) it follows RFC 7208; C(spf.all) C(+all) fails, C(?all) and a missing
     C(all) warn, C(~all) warns under O(profile=strict); C(spf.lookups) at most 10 DNS-querying terms and C(spf.void_lookups) at
-    most 2 lookups that find nothing, both counted live through every include and redirect (RFC 7208 4.6.4);
+    most 2 lookups that find nothing for either sender address family, both counted live through every include and redirect (RFC 7208 4.6.4);
     C(spf.includes) every include and redirect target has one valid SPF record and there is no loop.
   - C(dkim.record) for each selector (from O(dkim_selectors) or the inventory) exactly one valid key record;
     C(dkim.key) not revoked, RSA of at least 2048 bits (1024 to 2047 warn, fewer fail) and, with the inventory, the

@@ -105,6 +105,8 @@ def _not_found(answer, chosen):
     detail = "; ".join(chosen["errors"])
     if chosen.get("records"):
         detail += ": " + " | ".join(chosen["records"])
+    if chosen.get("record") is None and chosen.get("warnings"):
+        detail += "; " + "; ".join(chosen["warnings"])  # near misses: a value a person reads as the record
     return detail
 
 

@@ -94,6 +94,8 @@ ZONES = {
     "cname.test": [line for line in complete("cname.test") if "_mta-sts" not in line] + ["_mta-sts CNAME _mta-sts.good.test."],
     "bare.test": ["@ MX 10 mail", "mail A 127.0.0.1"],
     "model.test": model_zone(),
+    # White space before the version: receivers discard both records (RFC 7208 4.5, RFC 7489 6.6.3).
+    "spaced.test": complete("spaced.test", spf='" v=spf1 mx -all"', dmarc='" v=DMARC1; p=reject; rua=mailto:dmarc@{d}"'),
     # Hosts with only AAAA records: void for IPv4 senders (RFC 7208 5.3), found for IPv6 senders.
     "family.test": complete("family.test", spf='"v=spf1 a:v6a.family.test a:v6b.family.test a:v6c.family.test mx -all"',
                             extra=["v6a AAAA ::1", "v6b AAAA ::1", "v6c AAAA ::1"]),
@@ -214,6 +216,15 @@ def test_macros_inside_an_include_expand_o_to_the_senders_domain(world):
     # exists:%{o}... and a:%{d}... find their records; an IPv6 sender finds no AAAA for the a term.
     assert voids["status"] == "pass" and "IPv4 senders 0; IPv6 senders 1 (a:%{d}.hosts.provider.test (NODATA))" in voids["detail"], voids
     assert only(result, "macro.test", "spf.lookups")["detail"].startswith("4 DNS lookup(s) of at most 10")
+
+
+def test_records_with_white_space_before_the_version_are_not_records(world):
+    result, _failure = world.verify(["spaced.test"])
+    spf_check = only(result, "spaced.test", "spf.record")
+    assert spf_check["status"] == "fail" and "' v=spf1 mx -all' starts with white space before v=spf1" in spf_check["detail"], spf_check
+    dmarc_check = only(result, "spaced.test", "dmarc.record")
+    assert dmarc_check["status"] == "fail", dmarc_check
+    assert "starts with white space before v=DMARC1; receivers discard it (RFC 7489 6.6.3)" in dmarc_check["detail"], dmarc_check
 
 
 def test_include_loop(world):

@@ -502,3 +502,9 @@ def test_bad_macros_in_targets_name_the_field_and_domain(spec, field, fragment):
         spf.normalize_spec(spec, "example.com")
     assert info.value.field == field and info.value.domain == "example.com"
     assert fragment in str(info.value) and "example.com" in str(info.value), str(info.value)
+
+
+def test_select_names_a_record_with_white_space_before_the_version():
+    result = spf.select([" v=spf1 mx -all", "google-site-verification=abc"])
+    assert result["record"] is None and not result["valid"]
+    assert result["warnings"] == ["' v=spf1 mx -all' starts with white space before v=spf1; receivers skip it (4.5)"]

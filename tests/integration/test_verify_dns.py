@@ -96,6 +96,9 @@ ZONES = {
     "model.test": model_zone(),
     # White space before the version: receivers discard both records (RFC 7208 4.5, RFC 7489 6.6.3).
     "spaced.test": complete("spaced.test", spf='" v=spf1 mx -all"', dmarc='" v=DMARC1; p=reject; rua=mailto:dmarc@{d}"'),
+    # RFC 8461 3.1 and RFC 8460 3: white space may end a record only after a ';'.
+    "trailing.test": [line for line in complete("trailing.test") if not line.startswith(("_mta-sts", "_smtp._tls"))]
+    + ['_mta-sts TXT "v=STSv1; id=20260101 "', '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls@trailing.test "'],
     # Hosts with only AAAA records: void for IPv4 senders (RFC 7208 5.3), found for IPv6 senders.
     "family.test": complete("family.test", spf='"v=spf1 a:v6a.family.test a:v6b.family.test a:v6c.family.test mx -all"',
                             extra=["v6a AAAA ::1", "v6b AAAA ::1", "v6c AAAA ::1"]),
@@ -225,6 +228,14 @@ def test_records_with_white_space_before_the_version_are_not_records(world):
     dmarc_check = only(result, "spaced.test", "dmarc.record")
     assert dmarc_check["status"] == "fail", dmarc_check
     assert "starts with white space before v=DMARC1; receivers discard it (RFC 7489 6.6.3)" in dmarc_check["detail"], dmarc_check
+
+
+def test_white_space_after_the_last_field_fails_mta_sts_and_tlsrpt(world):
+    result, _failure = world.verify(["trailing.test"])
+    for name, rfc in (("mta_sts.txt", "RFC 8461 3.1"), ("tlsrpt.record", "RFC 8460 3")):
+        check = only(result, "trailing.test", name)
+        assert check["status"] == "fail", check
+        assert "white space after the last field, without a ';', is outside %s's grammar: a failure" % rfc in check["detail"], check
 
 
 def test_include_loop(world):

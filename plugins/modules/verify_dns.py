@@ -100,7 +100,9 @@ options:
 notes:
   - The SPF lookup count is the worst case a receiver meets (a sender no term matches), evaluated live; terms whose targets
     use macros only a real sender fills in (C(%{i}), C(%{s}), ...) are counted but not followed.
-  - An C(a) term is counted as a void lookup only when its name has neither A nor AAAA records.
+  - Void lookups are counted per sender address family (RFC 7208 5.3) and the worse family decides; an C(a) term whose name
+    has only AAAA records is void for IPv4 senders, one with only A records for IPv6 senders.
+  - Inside an included or redirected record, C(%{d}) is that record's domain and C(%{o}) stays the domain checked (RFC 7208 7.3).
 requirements:
   - cryptography (DKIM key sizes)
   - publicsuffixlist (organizational domains for DMARC report destinations)
@@ -194,8 +196,9 @@ domains:
           type: list
           elements: str
         spf:
-          description: The SPF record, the live counts of DNS lookups and void lookups, the effective C(all) qualifier and
-            the include and redirect targets followed.
+          description: The SPF record, the live counts of DNS lookups and void lookups (C(void_lookups) for the worse
+            address family, C(void_lookups_by_family) with C(ipv4) and C(ipv6)), the effective C(all) qualifier and the
+            include and redirect targets followed.
           type: dict
         dkim:
           description: Per selector the key type, its size in bits and whether it is revoked (null when no record was found).

@@ -69,6 +69,16 @@ def select_record(values, is_record, parse, blank_fields, missing, several, list
     return verdict(errors, warnings, **fields)
 
 
+def white_space_near_misses(texts, is_record, version, consequence):
+    """Warnings for TXT values that would be records but for white space before ``version``.
+
+    SPF (RFC 7208 4.5), DMARC (RFC 7489 6.6.3) and TLS-RPT (RFC 8460 3) records must begin with
+    their version tag, so receivers skip such a value; a person reading the zone does not see why.
+    """
+    return ["%r starts with white space before %s; %s" % (text[:40], version, consequence)
+            for text in texts if text != text.lstrip() and is_record(text.lstrip())]
+
+
 _QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # RFC 1035 5.1: \DDD is the octet DDD (decimal), \X is X itself; read left to right in one pass.
 _ESCAPE = re.compile(r"\\(?:([0-9]{3})|(.))", re.DOTALL)

@@ -31,6 +31,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     require_mapping,
     select_record,
     verdict,
+    white_space_near_misses,
 )
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
@@ -352,13 +353,9 @@ def select(values, domain=None):
         _blank_fields,
         missing="no DMARC record (no TXT value starts with v=DMARC1)",
         several="{count} DMARC records at the name; receivers then apply no policy (RFC 7489 6.6.3)",
-        near_misses=_near_misses,
+        near_misses=lambda texts: white_space_near_misses(texts, _VERSION.match, "v=DMARC1",
+                                                          "receivers discard it (RFC 7489 6.6.3)"),
     )
-
-
-def _near_misses(texts):
-    return ["%r starts with white space before v=DMARC1; receivers discard it (RFC 7489 6.6.3)" % text[:40]
-            for text in texts if _LEADING_SPACE_VERSION.match(text)]
 
 
 # --- spec and build ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     require_mapping,
     select_record,
     verdict,
+    white_space_near_misses,
 )
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
@@ -384,14 +385,8 @@ def select(values):
         _blank_fields,
         missing="no SPF record (no TXT value starts with 'v=spf1')",
         several="{count} SPF records at the name; more than one is a permerror (4.5)",
-        near_misses=_near_misses,
+        near_misses=lambda texts: white_space_near_misses(texts, _VERSION.match, "v=spf1", "receivers skip it (4.5)"),
     )
-
-
-def _near_misses(texts):
-    """Values a person reads as SPF records that receivers skip (4.5: the record starts with 'v=spf1')."""
-    return ["%r starts with white space before v=spf1; receivers skip it (4.5)" % text[:40]
-            for text in texts if text != text.lstrip() and _VERSION.match(text.lstrip())]
 
 
 # --- spec and build ---------------------------------------------------------------------------

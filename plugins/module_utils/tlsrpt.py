@@ -22,6 +22,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     require_mapping,
     select_record,
     verdict,
+    white_space_near_misses,
 )
 
 VERSION = "v=TLSRPTv1"
@@ -134,13 +135,8 @@ def select(values):
         _blank_fields,
         missing="no TLS-RPT record (no TXT value begins with v=TLSRPTv1)",
         several="{count} TLS-RPT records at the name; senders then ignore them all (RFC 8460 3)",
-        near_misses=_near_misses,
+        near_misses=lambda texts: white_space_near_misses(texts, _VERSION.match, "v=TLSRPTv1", "senders discard it (RFC 8460 3)"),
     )
-
-
-def _near_misses(texts):
-    return ["%r starts with white space before v=TLSRPTv1; senders discard it (RFC 8460 3)" % text[:40]
-            for text in texts if text != text.lstrip(" \t") and _VERSION.match(text.lstrip(" \t"))]
 
 
 def normalize_spec(spec, domain):

@@ -70,15 +70,55 @@ def select_record(values, is_record, parse, blank_fields, missing, several, list
     return verdict(errors, warnings, **fields)
 
 
+def white_space_near_misses(texts, is_record, version, consequence):
+    """Warnings for TXT values that would be records but for white space before ``version``.
+
+    SPF (RFC 7208 4.5), DMARC (RFC 7489 6.6.3) and TLS-RPT (RFC 8460 3) records must begin with
+    their version tag, so receivers skip such a value; a person reading the zone does not see why.
+    """
+    return ["%r starts with white space before %s; %s" % (text[:40], version, consequence)
+            for text in texts if text != text.lstrip() and is_record(text.lstrip())]
+
+
 _QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_DECIMAL_ESCAPE = re.compile(r"\\(\d{3})")
-_CHAR_ESCAPE = re.compile(r"\\(.)")
+# RFC 1035 5.1: \DDD is the octet DDD (decimal), \X is X itself; read left to right in one pass.
+_ESCAPE = re.compile(r"\\(?:([0-9]{3})|(.))", re.DOTALL)
 
 
-def _unescape_presentation(text):
-    # RFC 1035 5.1: \DDD is an octet in decimal, \X is X itself.
-    raw = _DECIMAL_ESCAPE.sub(lambda m: chr(int(m.group(1))), text)
-    return _CHAR_ESCAPE.sub(lambda m: m.group(1), raw)
+def _presentation_octets(text):
+    """The octets of one quoted character-string's content (RFC 1035 5.1 escapes)."""
+    octets = bytearray()
+    position = 0
+    for match in _ESCAPE.finditer(text):
+        octets += text[position:match.start()].encode("utf-8")
+        if match.group(1) is not None:
+            value = int(match.group(1))
+            # A \DDD above 255 is not an octet: keep the text as written so a parser reports it.
+            octets += bytes([value]) if value <= 255 else match.group(0).encode("utf-8")
+        else:
+            octets += match.group(2).encode("utf-8")
+        position = match.end()
+    octets += text[position:].encode("utf-8")
+    return bytes(octets)
+
+
+def _octets(value):
+    """The octets of one TXT value in any form ``join_txt`` takes."""
+    if value is None:
+        return b""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, (list, tuple)):
+        return b"".join(_octets(part) for part in value)
+    text = str(value)
+    stripped = text.strip()
+    if stripped.startswith('"') and stripped.endswith('"'):
+        parts = _QUOTED_STRING.findall(stripped)
+        # Only presentation format when the quoted strings cover the whole text.
+        rebuilt = _QUOTED_STRING.sub("", stripped).strip()
+        if parts and not rebuilt:
+            return b"".join(_presentation_octets(part) for part in parts)
+    return text.encode("utf-8", "surrogatepass")
 
 
 def join_txt(value):
@@ -88,22 +128,14 @@ def join_txt(value):
     strings or bytes (dnspython's ``rdata.strings``), or the zone-file
     presentation ``"part one" "part two"``. Strings are concatenated without
     a separator, as RFC 7208 3.3, RFC 6376 3.6.2.2 and RFC 8461 3.1 require.
+    A character-string holds octets: ``\\DDD`` escapes (RFC 1035 5.1) are octets, and
+    the joined octets are read as UTF-8 (``"caf\\195\\169"`` is ``caf\u00e9``; a character
+    split across two strings stays whole). Octets that are not UTF-8 become U+FFFD,
+    which every record parser reports as not ASCII.
     """
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, (list, tuple)):
-        return "".join(join_txt(part) for part in value)
-    text = str(value)
-    stripped = text.strip()
-    if stripped.startswith('"') and stripped.endswith('"'):
-        parts = _QUOTED_STRING.findall(stripped)
-        # Only presentation format when the quoted strings cover the whole text.
-        rebuilt = _QUOTED_STRING.sub("", stripped).strip()
-        if parts and not rebuilt:
-            return "".join(_unescape_presentation(part) for part in parts)
-    return text
+    if isinstance(value, str) and not value.strip().startswith('"'):
+        return value  # the common case, kept exactly (also text that is not valid UTF-16)
+    return _octets(value).decode("utf-8", "replace")
 
 
 def split_txt(value, limit=255):

@@ -37,7 +37,9 @@ except ImportError:  # pragma: no cover - exercised only without the package
 
 KEY_TYPES = ("rsa", "ed25519")
 HASH_ALGORITHMS = ("sha1", "sha256")  # RFC 6376 3.6.1 h=; RFC 8301 forbids sha1
-SERVICE_TYPES = ("*", "email")
+SERVICE_TYPES = ("*", "email")  # what a mail-signing key may name (and the inventory may set)
+# RFC 8460 3 registers "tlsrpt": the key signs TLS reports. Known, but it verifies no mail.
+OTHER_SERVICE_TYPES = ("tlsrpt",)
 FLAGS = ("y", "s")
 MIN_RSA_BITS = 1024  # RFC 8301 3.2: shorter keys MUST NOT be considered valid
 RECOMMENDED_RSA_BITS = 2048  # RFC 8301 3.2: signers SHOULD use at least 2048
@@ -281,10 +283,11 @@ def _check_services(values, fields, errors, warnings):
     services = _colon_list(values["s"]) if "s" in values else ["*"]
     fields["service_types"] = services
     for service in services:
-        if service not in SERVICE_TYPES:
+        if service not in SERVICE_TYPES + OTHER_SERVICE_TYPES:
             warnings.append("s=: unknown service type %r is ignored" % service)
     if not set(services) & set(SERVICE_TYPES):
-        errors.append("s= names neither '*' nor 'email': the key cannot verify mail (RFC 6376 3.6.1)")
+        only_reports = " (s=tlsrpt: it signs only TLS reports, RFC 8460 3)" if "tlsrpt" in services else ""
+        errors.append("s= names neither '*' nor 'email': the key cannot verify mail (RFC 6376 3.6.1)%s" % only_reports)
 
 
 def _check_key(value, key_type, fields, errors, warnings):

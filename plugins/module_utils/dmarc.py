@@ -31,6 +31,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     require_mapping,
     select_record,
     verdict,
+    white_space_near_misses,
 )
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
@@ -56,8 +57,10 @@ DEFAULT_POLICY = "none"
 SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}  # powers of two (6.2)
 MAX_INTERVAL = 4294967295  # ri is a 32-bit unsigned integer (6.3)
 
-# 6.4: dmarc-version = "v" *WSP "=" *WSP %x44 %x4d %x41 %x52 %x43 %x31 ("DMARC1", exact case)
-_VERSION = re.compile(r"^[ \t]*[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
+# 6.4: dmarc-version = "v" *WSP "=" *WSP %x44 %x4d %x41 %x52 %x43 %x31 ("DMARC1", exact case).
+# 6.6.3: records that do not start with a "v=" tag are discarded, so nothing may precede the v.
+_VERSION = re.compile(r"^[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
+_LEADING_SPACE_VERSION = re.compile(r"^\s+[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|$)")
 _SIZE = re.compile(r"^([0-9]+)([kKmMgGtT]?)$")
 _PSL = []
 _POLICY_FIELDS = {"sp": "subdomain_policy", "np": "np"}
@@ -153,12 +156,35 @@ def parse_uri_list(value, tag):
     return uris, errors, warnings
 
 
+# What receivers use instead of a tag whose value is outside its grammar: RFC 7489 6.3 says such
+# values "SHOULD be discarded in favor of default values (if any) or ignored outright".
+# p, sp and np have no default of their own: see _policy (RFC 7489 6.6.3).
+_RECEIVER_DEFAULTS = {
+    "adkim": "relaxed alignment, the default adkim=r (RFC 7489 6.3)",
+    "aspf": "relaxed alignment, the default aspf=r (RFC 7489 6.3)",
+    "pct": "the policy on all failing mail, the default pct=100 (RFC 7489 6.3; RFC 9989 drops pct)",
+    "ri": "the default interval of 86400 s, one aggregate report a day (RFC 7489 6.3; RFC 9989 drops ri)",
+    "fo": "the default fo=0, a failure report only when every mechanism fails (RFC 7489 6.3)",
+    "rf": "the default rf=afrf (RFC 7489 6.3; RFC 9989 drops rf)",
+    "psd": "the default psd=u (RFC 9989)",
+    "t": "the default t=n, the policy as published (RFC 9989)",
+}
+
+
+def _outside_grammar(tag, value, rule):
+    """The error for a tag value outside its grammar, with what receivers do instead."""
+    fallback = _RECEIVER_DEFAULTS.get(tag)
+    if fallback is None:
+        return "%s=%s: %s" % (tag, value, rule)
+    return "%s=%s: %s; receivers ignore the tag and apply %s" % (tag, value, rule, fallback)
+
+
 def _keyword(values, tag, choices, errors):
     if tag not in values:
         return None
     value = values[tag].lower()  # ABNF literals are case-insensitive
     if value not in choices:
-        errors.append("%s=%s: must be one of %s" % (tag, values[tag], ", ".join(choices)))
+        errors.append(_outside_grammar(tag, values[tag], "must be one of %s" % ", ".join(choices)))
         return None
     return value
 
@@ -167,7 +193,7 @@ def _numbers(values, fields, errors, warnings):
     if "pct" in values:
         text = values["pct"]
         if not re.match(r"^[0-9]{1,3}$", text) or int(text) > 100:
-            errors.append("pct=%s: must be an integer from 0 to 100 (RFC 7489 6.3)" % text)
+            errors.append(_outside_grammar("pct", text, "must be an integer from 0 to 100"))
         else:
             fields["pct"] = int(text)
             if fields["pct"] < 100:
@@ -178,20 +204,20 @@ def _numbers(values, fields, errors, warnings):
     if "ri" in values:
         text = values["ri"]
         if not re.match(r"^[0-9]+$", text) or int(text) > MAX_INTERVAL:
-            errors.append("ri=%s: must be a 32-bit unsigned integer of seconds (RFC 7489 6.3)" % text)
+            errors.append(_outside_grammar("ri", text, "must be a 32-bit unsigned integer of seconds"))
         else:
             fields["ri"] = int(text)
     if "fo" in values:
         options = [item.strip(" \t").lower() for item in values["fo"].split(":")]
         bad = [item for item in options if item not in FAILURE_OPTIONS]
         if bad:
-            errors.append("fo=%s: options must be 0, 1, d or s separated by ':'" % values["fo"])
+            errors.append(_outside_grammar("fo", values["fo"], "options must be 0, 1, d or s separated by ':'"))
         else:
             fields["fo"] = ":".join(options)
     if "rf" in values:
         formats = [item.strip(" \t").lower() for item in values["rf"].split(":")]
         if any(not re.match(r"^[a-z][a-z0-9-]*$", item) for item in formats):
-            errors.append("rf=%s: must be report format names separated by ':'" % values["rf"])
+            errors.append(_outside_grammar("rf", values["rf"], "must be report format names separated by ':'"))
         else:
             fields["rf"] = formats
             if "afrf" not in formats:
@@ -219,6 +245,10 @@ def parse(text, domain=None):
     for name, value in tags:
         values.setdefault(name, value)
 
+    if _LEADING_SPACE_VERSION.match(record):
+        errors.append("record starts with white space before v=DMARC1: receivers discard records that do not "
+                      "start with 'v=' (RFC 7489 6.6.3), so the domain has no DMARC policy")
+        return verdict(errors, warnings, **fields)
     if not tags or tags[0][0] != "v":
         errors.append("record must start with v=DMARC1 (RFC 7489 6.4)")
         return verdict(errors, warnings, **fields)
@@ -272,10 +302,13 @@ def _policy(values, tags, fields, errors, warnings):
         if fields["policy"] is None:
             broken.insert(0, "p")
     elif fields["rua"]:
-        warnings.append("no p= tag: receivers act as if p=none were published because rua is valid (RFC 7489 6.6.3)")
+        # RFC 9989 makes p optional and reads its absence as p=none; RFC 7489 does so only with a valid rua.
+        warnings.append("no p= tag: receivers act as if p=none were published (RFC 7489 6.6.3, because rua is valid; "
+                        "RFC 9989 reads a missing p as none): mail that fails DMARC is only reported, never refused")
         fields["policy"] = "none"
     else:
-        errors.append("no p= tag and no valid rua: receivers apply no DMARC policy (RFC 7489 6.6.3)")
+        errors.append("no p= tag and no valid rua: receivers apply no DMARC policy (RFC 7489 6.6.3); those following "
+                      "RFC 9989 act as if p=none were published, which without rua does nothing either; add p=")
     if broken:
         fallback = "none" if fields["rua"] else None
         fields["policy"] = fallback
@@ -310,7 +343,8 @@ def select(values, domain=None):
     """Pick the DMARC record among all TXT values at ``_dmarc.<domain>`` and parse it.
 
     None is an error; several are an error too: receivers then apply no policy (RFC 7489
-    6.6.3). Adds ``record`` and ``records`` to the verdict.
+    6.6.3). A value that starts with white space before ``v=DMARC1`` is not a record (receivers
+    discard it, 6.6.3): with none left, a warning names it. Adds ``record`` and ``records``.
     """
     return select_record(
         values,
@@ -319,6 +353,8 @@ def select(values, domain=None):
         _blank_fields,
         missing="no DMARC record (no TXT value starts with v=DMARC1)",
         several="{count} DMARC records at the name; receivers then apply no policy (RFC 7489 6.6.3)",
+        near_misses=lambda texts: white_space_near_misses(texts, _VERSION.match, "v=DMARC1",
+                                                          "receivers discard it (RFC 7489 6.6.3)"),
     )
 
 

@@ -10,10 +10,12 @@ How the parsers judge what they read:
 
 - An *error* is anything outside the RFC 8461 grammar or its rules that makes a sender read the
   text differently from what was meant, or discard it (then the domain has no policy at all).
-- A *warning* is text senders accept but that is risky (``mode: testing``, a short ``max_age``)
-  or that departs from the grammar in a way mainstream senders tolerate (blank lines in the
-  policy, white space after the last TXT field). Duplicated fields other than ``mx`` are
+- A *warning* is text the RFC allows but that is risky (``mode: testing``, a short ``max_age``,
+  a policy whose first field is not ``version``). Duplicated fields other than ``mx`` are
   warnings too: RFC 8461 section 3 says all but the first are ignored.
+- Text outside the grammar is an error even where lenient senders tolerate it (blank lines in
+  the policy, white space after the last TXT field without ``;``): a sender that parses by the
+  grammar has no policy for the domain. Each message says whether it is a failure or a warning.
 
 The TXT grammar (RFC 8461 3.1) is not an RFC 6376 tag-list: it allows no white space around
 ``=``, and extension names may hold ``-`` and ``.``. So this module parses it itself instead of
@@ -398,7 +400,10 @@ def parse_txt(text):
     if len(pieces) > 1 and pieces[-1].strip(_WSP) == "":
         pieces = pieces[:-1]  # the grammar's optional trailing delimiter, white space included
     elif pieces and pieces[-1] != pieces[-1].rstrip(_WSP):
-        warnings.append("white space after the last field is outside RFC 8461's grammar; strict senders reject the record")
+        errors.append(
+            "white space after the last field, without a ';', is outside RFC 8461 3.1's grammar: a failure, because "
+            "a sender that parses the record by the grammar discards it and treats the domain as having no policy"
+        )
     if not pieces or pieces == [""] or all(not piece.strip(_WSP) for piece in pieces):
         errors.append("the record has no fields; 'id' is required (RFC 8461 3.1)")
         return verdict(errors, warnings, **fields)
@@ -557,10 +562,17 @@ def parse_policy(text):
         "line_endings": _line_endings(endings),
     }
     seen = set()
+    first_field = None
     for number, line in enumerate(lines, 1):
         if not line.strip(_WSP):
-            warnings.append("line %d is empty; RFC 8461's grammar has no empty lines (most senders skip them)" % number)
+            errors.append(
+                "line %d is empty: RFC 8461 3.2's grammar separates fields by exactly one line break, so this is a "
+                "failure: a sender that parses the policy by the grammar treats the domain as having no policy "
+                "(lenient senders skip the line)" % number
+            )
             continue
+        if first_field is None:
+            first_field = (number, line.split(":", 1)[0])
         if ":" not in line:
             errors.append("line %d is not 'name: value': %r" % (number, line))
             continue
@@ -610,6 +622,12 @@ def parse_policy(text):
 
     if "version" not in seen:
         errors.append("version is required (version: STSv1)")
+    elif first_field and first_field[1] != "version":
+        warnings.append(
+            "line %d, the first field, is %r, not version: a warning, because RFC 8461 3.2 lets fields come in any "
+            "order, but senders that check that the file starts with 'version: STSv1' treat the domain as having "
+            "no policy; put version first" % first_field
+        )
     if "mode" not in seen:
         errors.append("mode is required (one of %s)" % ", ".join(MODES))
     if "max_age" not in seen:

@@ -22,6 +22,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     require_mapping,
     select_record,
     verdict,
+    white_space_near_misses,
 )
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
@@ -114,8 +115,9 @@ def domain_spec_problems(spec):
         return [], warnings
     # domain-end = "." toplabel ["."]: the literal tail must end in a real top label.
     literal = spec[:-1] if spec.endswith(".") else spec
-    last_macro = max(literal.rfind("}"), literal.rfind("%%"), literal.rfind("%_"), literal.rfind("%-"))
-    tail = literal[last_macro + 1:] if last_macro >= 0 else literal
+    # The literal text after the last macro-expand ("%{...}" or the two-character %%, %_, %-).
+    last_end = max([literal.rfind("}") + 1] + [literal.rfind(escape) + 2 for escape in ("%%", "%_", "%-") if escape in literal])
+    tail = literal[last_end:]
     if "." not in tail:
         return ["%r does not end in '.' and a top-level label (12)" % spec], warnings
     toplabel = tail.rsplit(".", 1)[1]
@@ -384,6 +386,7 @@ def select(values):
         _blank_fields,
         missing="no SPF record (no TXT value starts with 'v=spf1')",
         several="{count} SPF records at the name; more than one is a permerror (4.5)",
+        near_misses=lambda texts: white_space_near_misses(texts, _VERSION.match, "v=spf1", "receivers skip it (4.5)"),
     )
 
 
@@ -459,6 +462,26 @@ def _normalize_mechanism(value, field, domain):
     return rendered
 
 
+def _normalize_target(value, field, domain):
+    """An include or redirect target: a domain name, or a domain-spec with macros (RFC 7208 7).
+
+    A target with a ``%`` is kept as written (macro letters are case-sensitive: ``%{D}`` is
+    URL-encoded, 7.3) after a strict syntax check: a bad macro, a letter only ``exp`` may use,
+    ``%{p}`` (7.3: should not be used) or a missing top-level label is a SpecError.
+    """
+    if not isinstance(value, str) or "%" not in value:
+        return normalize_domain(value, field, domain, allow_underscore=True)
+    text = value.strip()
+    errors, warnings = domain_spec_problems(text)
+    if " " in text:
+        errors = ["%r must be one term without spaces (write a space as %%_)" % value] + errors
+    if errors or warnings:
+        raise SpecError(field, "not a valid SPF domain-spec: %s" % "; ".join(errors + warnings), domain)
+    if text.lower() in ("%{d}", "%{o}", "%{d}.", "%{o}."):
+        return domain or text  # the domain itself: the caller reports the loop
+    return text
+
+
 def normalize_spec(spec, domain):
     """Validate an inventory ``spf`` entry and fill defaults; ``None`` means no SPF record.
 
@@ -491,7 +514,7 @@ def normalize_spec(spec, domain):
 
     for index, value in enumerate(as_list(spec.get("includes"), "spf.includes", domain)):
         field = "spf.includes[%d]" % index
-        target = normalize_domain(value, field, domain, allow_underscore=True)
+        target = _normalize_target(value, field, domain)
         if domain and target == domain:
             raise SpecError(field, "%r includes the domain's own record, a loop" % value, domain)
         if target not in normalized["includes"]:
@@ -499,7 +522,7 @@ def normalize_spec(spec, domain):
 
     redirect = spec.get("redirect")
     if redirect is not None:
-        target = normalize_domain(redirect, "spf.redirect", domain, allow_underscore=True)
+        target = _normalize_target(redirect, "spf.redirect", domain)
         if domain and target == domain:
             raise SpecError("spf.redirect", "%r redirects to the domain itself, a loop" % redirect, domain)
         if spec.get("all") is not None:

@@ -22,6 +22,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     require_mapping,
     select_record,
     verdict,
+    white_space_near_misses,
 )
 
 VERSION = "v=TLSRPTv1"
@@ -69,7 +70,11 @@ def parse(text):
     warnings = []
     fields = _blank_fields()
     if not record.startswith(VERSION) or not _VERSION.match(record):
-        errors.append("record must begin with 'v=TLSRPTv1;' (exact case, RFC 8460 3)")
+        if _VERSION.match(record.lstrip(" \t")):
+            errors.append("record must begin with 'v=TLSRPTv1;' (exact case, RFC 8460 3), but it starts with white space "
+                          "before 'v=TLSRPTv1': senders discard it, so the domain gets no TLS reports")
+        else:
+            errors.append("record must begin with 'v=TLSRPTv1;' (exact case, RFC 8460 3)")
         return verdict(errors, warnings, **fields)
     fields["version"] = "TLSRPTv1"
     if not record.startswith(VERSION + ";"):
@@ -79,6 +84,11 @@ def parse(text):
     pieces = pieces[1:]  # text before the first ';' is empty (checked above)
     if pieces and pieces[-1] == "":
         pieces = pieces[:-1]
+    elif pieces and pieces[-1] != pieces[-1].rstrip(" \t"):
+        # field-delim = *WSP ";" *WSP: white space may end the record only after a ';'.
+        errors.append("white space after the last field, without a ';', is outside RFC 8460 3's grammar: a failure, "
+                      "because senders that parse the record by the grammar discard it")
+        pieces[-1] = pieces[-1].rstrip(" \t")
     seen = set()
     for piece in pieces:
         if piece == "":
@@ -125,6 +135,7 @@ def select(values):
         _blank_fields,
         missing="no TLS-RPT record (no TXT value begins with v=TLSRPTv1)",
         several="{count} TLS-RPT records at the name; senders then ignore them all (RFC 8460 3)",
+        near_misses=lambda texts: white_space_near_misses(texts, _VERSION.match, "v=TLSRPTv1", "senders discard it (RFC 8460 3)"),
     )
 
 

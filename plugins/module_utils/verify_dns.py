@@ -34,6 +34,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils.resolver import pr
 PROFILES = ("standard", "strict")
 MAX_SPF_LOOKUPS = spf.MAX_DNS_LOOKUPS  # RFC 7208 4.6.4
 MAX_SPF_VOID_LOOKUPS = 2  # RFC 7208 4.6.4
+SPF_FAMILIES = ("ipv4", "ipv6")  # the sender's address family decides what an a term asks (RFC 7208 5.3)
 MAX_SPF_MX_RECORDS = 10  # RFC 7208 4.6.4: an mx mechanism with more MX records is a permerror
 MAX_SPF_RECORDS = 50  # records one evaluation may walk; far above what 10 lookups can reach
 MAX_SPF_DEPTH = 12
@@ -51,7 +52,7 @@ CHECKS = {
     "spf.syntax": "the SPF record follows RFC 7208's grammar",
     "spf.all": "what the record does with senders it does not list (+all fails; ~all warns under profile strict)",
     "spf.lookups": "an evaluation needs at most 10 DNS-querying terms, includes and redirects followed live",
-    "spf.void_lookups": "at most 2 of those lookups find nothing (NXDOMAIN or no records)",
+    "spf.void_lookups": "at most 2 of those lookups find nothing (NXDOMAIN or no records), for IPv4 and for IPv6 senders",
     "spf.includes": "every include and redirect target has exactly one valid SPF record, without loops",
     "dkim.selectors": "no DKIM selector is known for the domain (give dkim_selectors or the inventory)",
     "dkim.enabled": "DKIM is off for this domain in the inventory: nothing to check",
@@ -104,6 +105,8 @@ def _not_found(answer, chosen):
     detail = "; ".join(chosen["errors"])
     if chosen.get("records"):
         detail += ": " + " | ".join(chosen["records"])
+    if chosen.get("record") is None and chosen.get("warnings"):
+        detail += "; " + "; ".join(chosen["warnings"])  # near misses: a value a person reads as the record
     return detail
 
 
@@ -119,11 +122,17 @@ def _via(answer):
 # SPF, evaluated live
 
 
-def expand_spf_macros(text, domain):
-    """``(name, unknown)``: ``text`` with the macros a verifier can know expanded (``%{d}``,
-    ``%{o}``: the domain itself, with digit and ``r`` transformers), or ``(None, [macros])`` when
-    it uses macros that need a real sender (``%{i}``, ``%{s}``, ``%{l}``, ...; RFC 7208 7)."""
+def expand_spf_macros(text, domain, sender_domain=None):
+    """``(name, unknown)``: ``text`` with the macros a verifier can know expanded, or
+    ``(None, [macros])`` when it uses macros that need a real sender (``%{i}``, ``%{s}``,
+    ``%{l}``, ...; RFC 7208 7).
+
+    ``%{d}`` is ``domain``, the domain whose record is evaluated (an include's or redirect's
+    target inside it); ``%{o}`` is ``sender_domain``, the sender's domain, which stays the same
+    inside includes and redirects (7.3; default: ``domain``). Digit and ``r`` transformers apply.
+    """
     unknown = []
+    sender_domain = sender_domain or domain
 
     def replace(match):
         whole = match.group(0)
@@ -137,7 +146,7 @@ def expand_spf_macros(text, domain):
         if letter not in ("d", "o"):
             unknown.append(whole)
             return whole
-        parts = re.split("[%s]" % re.escape(delimiters or "."), domain)
+        parts = re.split("[%s]" % re.escape(delimiters or "."), domain if letter == "d" else sender_domain)
         if reverse:
             parts.reverse()
         if digits and int(digits) > 0:
@@ -158,8 +167,9 @@ class SpfEvaluation:
         self.domain = domain
         self.parsed = parsed if parsed is not None else {}  # target -> spf.select verdict, shared by a run
         self.lookups = 0
-        self.void_lookups = 0
-        self.void_terms = []
+        # Void lookups per sender address family (7208 4.6.4, 5.3): an a term whose host has only
+        # AAAA records is void for an IPv4 sender. void_lookups is the worse family's count.
+        self.void_by_family = {family: [] for family in SPF_FAMILIES}
         self.permerrors = []
         self.temperrors = []
         self.notes = []  # limits of this evaluation: a warning
@@ -187,7 +197,7 @@ class SpfEvaluation:
             if mechanism == "ptr":
                 plan.append((label, mechanism, None, []))
                 continue
-            target, _unknown = expand_spf_macros(term["value"], domain) if term["value"] else (domain, [])
+            target, _unknown = expand_spf_macros(term["value"], domain, self.domain) if term["value"] else (domain, [])
             if target is None:
                 self.unevaluated.append(label)
                 plan.append((label, mechanism, None, []))
@@ -197,7 +207,7 @@ class SpfEvaluation:
             plan.append((label, mechanism, target, pairs))
         if verdict["all"] is None and verdict["redirect"]:
             label = "redirect=" + verdict["redirect"]
-            target, _unknown = expand_spf_macros(verdict["redirect"], domain)
+            target, _unknown = expand_spf_macros(verdict["redirect"], domain, self.domain)
             if target is None:
                 self.unevaluated.append(label)
                 plan.append((label, "redirect", None, []))
@@ -236,15 +246,34 @@ class SpfEvaluation:
             self.breakdown = ["%s (%d)" % (label, count) for (label, _kind, _target, _pairs), count in zip(plan, counts)]
         return sum(counts), effective_all
 
+    @property
+    def void_lookups(self):
+        """Void lookups of the worse address family: what the stricter receiver counts."""
+        return max(len(terms) for terms in self.void_by_family.values())
+
+    @property
+    def void_terms(self):
+        """The void terms of the worse address family (IPv4 when both count the same)."""
+        return max(self.void_by_family.values(), key=len)
+
+    def _void(self, label, answer, families=SPF_FAMILIES):
+        for family in families:
+            self.void_by_family[family].append("%s (%s)" % (label, answer.kind.upper()))
+
     def _check_simple(self, label, kind, found):
-        if not any(answer.ok for answer in found):
-            failed = [answer for answer in found if answer.failed]
-            if failed:  # nothing found, and at least one lookup could not tell: not a void lookup
-                self.temperrors.append("%s: %s (a temperror for receivers)" % (label, _lookup_failed(failed[0])))
-                return
-            # An a mechanism is void only when neither A nor AAAA exists: a sender's family may have one.
-            self.void_lookups += 1
-            self.void_terms.append("%s (%s)" % (label, "/".join(sorted(set(answer.kind.upper() for answer in found)))))
+        failed = [answer for answer in found if answer.failed]
+        if failed and not any(answer.ok for answer in found):  # nothing found, and a lookup could not tell
+            self.temperrors.append("%s: %s (a temperror for receivers)" % (label, _lookup_failed(failed[0])))
+            return
+        if kind == "a":
+            # 5.3: an IPv4 sender is matched against the A records, an IPv6 sender against the AAAA.
+            for family, answer in zip(SPF_FAMILIES, found):
+                if answer.empty:
+                    self._void(label, answer, (family,))
+            return
+        if not found[0].ok:
+            if found[0].empty:  # mx and exists ask the same for every sender (5.4, 5.7)
+                self._void(label, found[0])
             return
         if kind == "mx":
             count = len(found[0].records)
@@ -258,8 +287,7 @@ class SpfEvaluation:
             self.temperrors.append("%s: %s (a temperror for receivers)" % (label, _lookup_failed(answer)))
             return None
         if answer.empty:
-            self.void_lookups += 1
-            self.void_terms.append("%s (%s)" % (label, answer.kind.upper()))
+            self._void(label, answer)
             self.permerrors.append("%s: %s has no SPF record (%s): a permerror (RFC 7208 5.2, 6.1)" % (label, target, answer.kind.upper()))
             return None
         chosen = self.parsed.get(target)
@@ -294,7 +322,8 @@ async def _check_spf(resolver, result, domain, txt, profile, facts, parsed):
     evaluation = SpfEvaluation(resolver, domain, parsed)
     await evaluation.run(chosen)
     facts["spf"].update(lookups=evaluation.lookups, void_lookups=evaluation.void_lookups, all=evaluation.effective_all,
-                        includes=list(evaluation.targets))
+                        includes=list(evaluation.targets),
+                        void_lookups_by_family={family: len(terms) for family, terms in evaluation.void_by_family.items()})
     _check_spf_all(result, domain, evaluation.effective_all, chosen, profile)
     breakdown = ": " + ", ".join(evaluation.breakdown) if evaluation.breakdown else ""
     if evaluation.lookups > MAX_SPF_LOOKUPS:
@@ -302,12 +331,7 @@ async def _check_spf(resolver, result, domain, txt, profile, facts, parsed):
                       % (evaluation.lookups, MAX_SPF_LOOKUPS, breakdown))
     else:
         result.passed("spf.lookups", "%d DNS lookup(s) of at most %d%s" % (evaluation.lookups, MAX_SPF_LOOKUPS, breakdown))
-    if evaluation.void_lookups > MAX_SPF_VOID_LOOKUPS:
-        result.failed("spf.void_lookups", "%d void lookups, more than %d: receivers may stop with a permerror (RFC 7208 4.6.4): %s"
-                      % (evaluation.void_lookups, MAX_SPF_VOID_LOOKUPS, ", ".join(evaluation.void_terms)))
-    else:
-        listed = ": " + ", ".join(evaluation.void_terms) if evaluation.void_terms else ""
-        result.passed("spf.void_lookups", "%d void lookup(s) of at most %d%s" % (evaluation.void_lookups, MAX_SPF_VOID_LOOKUPS, listed))
+    _check_spf_void_lookups(result, evaluation)
     if evaluation.permerrors or evaluation.temperrors:
         result.failed("spf.includes", "; ".join(evaluation.permerrors + evaluation.temperrors))
     elif evaluation.notes:
@@ -319,6 +343,24 @@ async def _check_spf(resolver, result, domain, txt, profile, facts, parsed):
             found += "; %s use macros only a real sender fills in: counted, not followed" % ", ".join(evaluation.unevaluated)
         result.passed("spf.includes", found)
     return None
+
+
+def _check_spf_void_lookups(result, evaluation):
+    """The worst case per sender address family: receivers count void lookups for the sender they have."""
+    by_family = evaluation.void_by_family
+    parts = []
+    for family in SPF_FAMILIES:
+        terms = by_family[family]
+        parts.append("%s senders %d%s" % ("IPv4" if family == "ipv4" else "IPv6", len(terms), " (%s)" % ", ".join(terms) if terms else ""))
+    per_family = "; ".join(parts)
+    worst = evaluation.void_lookups
+    if worst > MAX_SPF_VOID_LOOKUPS:
+        over = " and ".join("IPv4" if family == "ipv4" else "IPv6" for family in SPF_FAMILIES if len(by_family[family]) > MAX_SPF_VOID_LOOKUPS)
+        result.failed("spf.void_lookups", "%d void lookups, more than %d, for %s senders: receivers may stop with a permerror "
+                      "(RFC 7208 4.6.4): %s" % (worst, MAX_SPF_VOID_LOOKUPS, over, per_family))
+    else:
+        result.passed("spf.void_lookups", "%d void lookup(s) of at most %d for the worse address family: %s"
+                      % (worst, MAX_SPF_VOID_LOOKUPS, per_family))
 
 
 def _check_spf_all(result, domain, qualifier, chosen, profile):

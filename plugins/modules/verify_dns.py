@@ -16,7 +16,7 @@ description:
   - C(mx.records) MX records exist (with O(mailsec_domains), the inventory's MX hosts are among them).
   - C(spf.record) exactly one SPF record; C(spf.syntax) it follows RFC 7208; C(spf.all) C(+all) fails, C(?all) and a missing
     C(all) warn, C(~all) warns under O(profile=strict); C(spf.lookups) at most 10 DNS-querying terms and C(spf.void_lookups) at
-    most 2 lookups that find nothing, both counted live through every include and redirect (RFC 7208 4.6.4);
+    most 2 lookups that find nothing for either sender address family, both counted live through every include and redirect (RFC 7208 4.6.4);
     C(spf.includes) every include and redirect target has one valid SPF record and there is no loop.
   - C(dkim.record) for each selector (from O(dkim_selectors) or the inventory) exactly one valid key record;
     C(dkim.key) not revoked, RSA of at least 2048 bits (1024 to 2047 warn, fewer fail) and, with the inventory, the
@@ -100,7 +100,9 @@ options:
 notes:
   - The SPF lookup count is the worst case a receiver meets (a sender no term matches), evaluated live; terms whose targets
     use macros only a real sender fills in (C(%{i}), C(%{s}), ...) are counted but not followed.
-  - An C(a) term is counted as a void lookup only when its name has neither A nor AAAA records.
+  - Void lookups are counted per sender address family (RFC 7208 5.3) and the worse family decides; an C(a) term whose name
+    has only AAAA records is void for IPv4 senders, one with only A records for IPv6 senders.
+  - Inside an included or redirected record, C(%{d}) is that record's domain and C(%{o}) stays the domain checked (RFC 7208 7.3).
 requirements:
   - cryptography (DKIM key sizes)
   - publicsuffixlist (organizational domains for DMARC report destinations)
@@ -194,8 +196,9 @@ domains:
           type: list
           elements: str
         spf:
-          description: The SPF record, the live counts of DNS lookups and void lookups, the effective C(all) qualifier and
-            the include and redirect targets followed.
+          description: The SPF record, the live counts of DNS lookups and void lookups (C(void_lookups) for the worse
+            address family, C(void_lookups_by_family) with C(ipv4) and C(ipv6)), the effective C(all) qualifier and the
+            include and redirect targets followed.
           type: dict
         dkim:
           description: Per selector the key type, its size in bits and whether it is revoked (null when no record was found).

@@ -94,6 +94,20 @@ ZONES = {
     "cname.test": [line for line in complete("cname.test") if "_mta-sts" not in line] + ["_mta-sts CNAME _mta-sts.good.test."],
     "bare.test": ["@ MX 10 mail", "mail A 127.0.0.1"],
     "model.test": model_zone(),
+    # White space before the version: receivers discard both records (RFC 7208 4.5, RFC 7489 6.6.3).
+    "spaced.test": complete("spaced.test", spf='" v=spf1 mx -all"', dmarc='" v=DMARC1; p=reject; rua=mailto:dmarc@{d}"'),
+    # RFC 8461 3.1 and RFC 8460 3: white space may end a record only after a ';'.
+    "trailing.test": [line for line in complete("trailing.test") if not line.startswith(("_mta-sts", "_smtp._tls"))]
+    + ['_mta-sts TXT "v=STSv1; id=20260101 "', '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls@trailing.test "'],
+    # Hosts with only AAAA records: void for IPv4 senders (RFC 7208 5.3), found for IPv6 senders.
+    "family.test": complete("family.test", spf='"v=spf1 a:v6a.family.test a:v6b.family.test a:v6c.family.test mx -all"',
+                            extra=["v6a AAAA ::1", "v6b AAAA ::1", "v6c AAAA ::1"]),
+    # A provider's include whose terms use %{o} (the sender's domain, 7.3) and %{d} (the include's own name).
+    # (Owners of A records are host names: BIND's check-names refuses an underscore in them.)
+    "macro.test": complete("macro.test", spf='"v=spf1 include:spf.provider.test -all"'),
+    "provider.test": ['spf TXT "v=spf1 exists:%{o}.allow.provider.test include:%{o}._inc.provider.test a:%{d}.hosts.provider.test -all"',
+                      "macro.test.allow A 127.0.0.2", 'macro.test._inc TXT "v=spf1 ip4:192.0.2.0/24 -all"',
+                      "spf.provider.test.hosts A 127.0.0.3"],
 }
 
 
@@ -183,6 +197,45 @@ def test_void_lookups(world):
         assert term in check["detail"]
     includes = only(result, "void.test", "spf.includes")
     assert includes["status"] == "fail" and "gone3.void.test has no SPF record (NXDOMAIN)" in includes["detail"]
+
+
+def test_void_lookups_per_address_family(world):
+    result, _failure = world.verify(["family.test"])
+    check = only(result, "family.test", "spf.void_lookups")
+    assert check["status"] == "fail", check
+    assert check["detail"].startswith("3 void lookups, more than 2, for IPv4 senders: "), check["detail"]
+    assert "IPv4 senders 3 (a:v6a.family.test (NODATA), a:v6b.family.test (NODATA), a:v6c.family.test (NODATA))" in check["detail"]
+    assert "IPv6 senders 0" in check["detail"]
+    facts = next(entry for entry in result["domains"] if entry["domain"] == "family.test")["dns"]["spf"]
+    assert facts["void_lookups"] == 3 and facts["void_lookups_by_family"] == {"ipv4": 3, "ipv6": 0}
+
+
+def test_macros_inside_an_include_expand_o_to_the_senders_domain(world):
+    result, _failure = world.verify(["macro.test"])
+    includes = only(result, "macro.test", "spf.includes")
+    assert includes["status"] == "pass", includes
+    assert "spf.provider.test, macro.test._inc.provider.test" in includes["detail"]
+    voids = only(result, "macro.test", "spf.void_lookups")
+    # exists:%{o}... and a:%{d}... find their records; an IPv6 sender finds no AAAA for the a term.
+    assert voids["status"] == "pass" and "IPv4 senders 0; IPv6 senders 1 (a:%{d}.hosts.provider.test (NODATA))" in voids["detail"], voids
+    assert only(result, "macro.test", "spf.lookups")["detail"].startswith("4 DNS lookup(s) of at most 10")
+
+
+def test_records_with_white_space_before_the_version_are_not_records(world):
+    result, _failure = world.verify(["spaced.test"])
+    spf_check = only(result, "spaced.test", "spf.record")
+    assert spf_check["status"] == "fail" and "' v=spf1 mx -all' starts with white space before v=spf1" in spf_check["detail"], spf_check
+    dmarc_check = only(result, "spaced.test", "dmarc.record")
+    assert dmarc_check["status"] == "fail", dmarc_check
+    assert "starts with white space before v=DMARC1; receivers discard it (RFC 7489 6.6.3)" in dmarc_check["detail"], dmarc_check
+
+
+def test_white_space_after_the_last_field_fails_mta_sts_and_tlsrpt(world):
+    result, _failure = world.verify(["trailing.test"])
+    for name, rfc in (("mta_sts.txt", "RFC 8461 3.1"), ("tlsrpt.record", "RFC 8460 3")):
+        check = only(result, "trailing.test", name)
+        assert check["status"] == "fail", check
+        assert "white space after the last field, without a ';', is outside %s's grammar: a failure" % rfc in check["detail"], check
 
 
 def test_include_loop(world):

@@ -159,3 +159,20 @@ def test_as_enabled_rejects_anything_but_a_boolean_naming_field_and_domain(value
         common.as_enabled({"enabled": value}, "mta_sts.enabled", "example.com")
     assert "mta_sts.enabled" in str(caught.value) and "example.com" in str(caught.value)
     assert "must be true or false" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value, joined",
+    [
+        ('"a\\065b"', "aAb"),
+        ('"caf\\195\\169"', "caf\u00e9"),
+        ('"caf\\195" "\\169"', "caf\u00e9"),  # one character split over two character-strings
+        ([b"caf\xc3", b"\xa9"], "caf\u00e9"),
+        ('"\\\\065"', "\\065"),  # an escaped backslash, then digits: not an octet escape
+        ('"\\092065"', "\\065"),
+        ('"a\\ b"', "a b"),
+        ('"\\255"', "\ufffd"),  # not UTF-8: replaced, so parsers report a non-ASCII record
+    ],
+)
+def test_join_txt_decodes_rfc1035_escapes_as_octets(value, joined):
+    assert common.join_txt(value) == joined

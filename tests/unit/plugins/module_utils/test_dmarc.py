@@ -412,3 +412,50 @@ def test_bad_specs_name_the_field_and_domain(spec, field, fragment):
 def test_yaml_booleans_for_t_and_psd_become_y_and_n():
     normalized = dmarc.normalize_spec({"t": False, "psd": True}, "example.com")
     assert (normalized["t"], normalized["psd"]) == ("n", "y")
+
+
+# --- what receivers do with what is outside the grammar (RFC 7489 6.3, 6.6.3; RFC 9989) ------------
+
+@pytest.mark.parametrize("record", [" v=DMARC1; p=reject", "\tv=DMARC1; p=reject", '" v=DMARC1; p=reject"'])
+def test_a_record_with_white_space_before_v_is_discarded(record):
+    result = dmarc.parse(record)
+    assert not result["valid"]
+    assert has(result["errors"], "receivers discard records that do not start with 'v=' (RFC 7489 6.6.3)"), result["errors"]
+    assert result["policy"] is None
+    assert not dmarc.is_dmarc_record(record)
+
+
+def test_select_names_a_record_that_starts_with_white_space():
+    result = dmarc.select([" v=DMARC1; p=reject", "unrelated"])
+    assert not result["valid"] and result["record"] is None
+    assert has(result["errors"], "no DMARC record")
+    assert has(result["warnings"], "starts with white space before v=DMARC1; receivers discard it")
+
+
+@pytest.mark.parametrize(
+    "record, fragment",
+    [
+        ("v=DMARC1; p=reject; pct=101", "pct=101: must be an integer from 0 to 100; receivers ignore the tag and apply "
+                                        "the policy on all failing mail, the default pct=100"),
+        ("v=DMARC1; p=reject; ri=abc", "ri=abc: must be a 32-bit unsigned integer of seconds; receivers ignore the tag "
+                                       "and apply the default interval of 86400 s"),
+        ("v=DMARC1; p=reject; adkim=x", "receivers ignore the tag and apply relaxed alignment, the default adkim=r"),
+        ("v=DMARC1; p=reject; aspf=strict", "receivers ignore the tag and apply relaxed alignment, the default aspf=r"),
+        ("v=DMARC1; p=reject; fo=2", "receivers ignore the tag and apply the default fo=0"),
+        ("v=DMARC1; p=reject; rf=a f", "receivers ignore the tag and apply the default rf=afrf"),
+        ("v=DMARC1; p=reject; t=1", "receivers ignore the tag and apply the default t=n"),
+        ("v=DMARC1; p=reject; psd=maybe", "receivers ignore the tag and apply the default psd=u"),
+    ],
+)
+def test_values_outside_the_grammar_say_what_receivers_use_instead(record, fragment):
+    result = dmarc.parse(record)
+    assert not result["valid"]
+    assert has(result["errors"], fragment), result["errors"]
+    assert result["policy"] == "reject"  # the rest of the record still applies
+
+
+def test_missing_p_says_what_both_rfcs_make_receivers_do():
+    without_rua = dmarc.parse("v=DMARC1; adkim=s")
+    assert has(without_rua["errors"], "those following RFC 9989 act as if p=none were published"), without_rua["errors"]
+    with_rua = dmarc.parse("v=DMARC1; rua=mailto:dmarc@example.com")
+    assert has(with_rua["warnings"], "RFC 9989 reads a missing p as none"), with_rua["warnings"]

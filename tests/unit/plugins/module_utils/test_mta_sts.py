@@ -352,10 +352,12 @@ def test_parse_txt_white_space_before_the_first_semicolon_is_valid_but_warned():
     assert warnings_contain(parsed, "literal prefix 'v=STSv1;'")
 
 
-def test_parse_txt_trailing_white_space_without_semicolon_is_warned():
+def test_parse_txt_trailing_white_space_without_semicolon_fails():
+    # RFC 8461 3.1: the record ends with a field or with *WSP ";" *WSP; bare trailing white space is outside it.
     parsed = mta_sts.parse_txt("v=STSv1; id=abc  ")
-    assert parsed["valid"] and parsed["id"] == "abc"
-    assert warnings_contain(parsed, "white space after the last field")
+    assert not parsed["valid"]
+    assert any("outside RFC 8461 3.1's grammar: a failure" in error for error in parsed["errors"]), parsed["errors"]
+    assert mta_sts.parse_txt("v=STSv1; id=abc ;  ")["valid"]  # the grammar's optional delimiter, with its white space
 
 
 def test_parse_txt_never_raises_on_garbage():
@@ -564,13 +566,21 @@ def test_parse_policy_white_space_after_colon_and_at_line_end_is_allowed(line):
     assert parsed["valid"] and parsed["mode"] == "enforce"
 
 
-def test_parse_policy_blank_lines_are_warned():
+def test_parse_policy_blank_lines_fail():
+    # RFC 8461 3.2: sts-policy-term (LF / CRLF) separates fields; two in a row are outside the grammar.
     parsed = mta_sts.parse_policy(policy("version: STSv1", "", "mode: enforce", "mx: mail.example.com", "max_age: 604800", ""))
+    assert not parsed["valid"]
+    assert [error.split(":")[0] for error in parsed["errors"]] == ["line 2 is empty", "line 6 is empty"]
+    assert all("a failure: a sender that parses the policy by the grammar treats the domain as having no policy" in error
+               for error in parsed["errors"])
+    assert parsed["mode"] == "enforce" and parsed["max_age"] == 604800  # the fields are still read
+
+
+def test_parse_policy_version_not_first_is_a_warning():
+    parsed = mta_sts.parse_policy(policy("mode: enforce", "version: STSv1", "mx: mail.example.com", "max_age: 604800"))
     assert parsed["valid"]
-    assert parsed["warnings"] == [
-        "line 2 is empty; RFC 8461's grammar has no empty lines (most senders skip them)",
-        "line 6 is empty; RFC 8461's grammar has no empty lines (most senders skip them)",
-    ]
+    assert any("line 1, the first field, is 'mode', not version: a warning" in warning for warning in parsed["warnings"])
+    assert not any("first field" in warning for warning in mta_sts.parse_policy(RFC_POLICY)["warnings"])
 
 
 def test_parse_policy_accepts_utf8_bytes():

@@ -1,8 +1,11 @@
 """Tests of the SPF engine (RFC 7208): record parsing, selection, spec normalization, build."""
 
+import importlib
+import os
+
 import pytest
 
-from ansible_collections.mailsec.posture.plugins.module_utils import spf
+from ansible_collections.mailsec.posture.plugins.module_utils import spf, verify_dns
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 
 
@@ -418,3 +421,90 @@ def test_bad_specs_name_the_field_and_domain(spec, field, fragment):
 def test_spec_accepts_single_strings_for_lists():
     normalized = spf.normalize_spec({"ip4": "192.0.2.1", "includes": "_spf.example.net", "mechanisms": "a"}, "example.com")
     assert spf.build(normalized) == "v=spf1 a ip4:192.0.2.1 include:_spf.example.net -all"
+
+
+# --- macros in domain-specs (RFC 7208 7), with pyspf as an independent oracle ----------------------
+
+# Cases of the RFC 7208 test suite's "Macro expansion rules" group and section 7's own examples,
+# written out here: (record term, valid?). The sender of the suite is test@e1a.example.com from 1.2.3.4.
+MACRO_TERMS = [
+    ("a:macro%%percent%_%_space%-url-space.example.com", True),  # the suite's macro-mania-in-domain
+    ("a:%{d}.example.com", True),
+    ("exists:%{i}._spf.%{d}", True),
+    ("exists:%{ir}.%{v}._spf.%{d2}", True),  # 7.4
+    ("exists:%{l1r-}.user._spf.%{d}", True),
+    ("include:_spf.%{d}", True),
+    ("a:%{D}.example.com", True),  # upper case: URL-escaped (7.3)
+    ("exists:%{c}.example.com", False),  # c, r and t only in exp text (7.2)
+    ("include:%{e}.example.com", False),  # no macro letter e (the suite's invalid-embedded-macro-char)
+    ("a:foo%", False),  # a '%' that starts no macro (7.1)
+    ("a:%{d0}.example.com", False),  # 7.3: "If a DIGIT is specified, the value MUST be nonzero" (pyspf accepts it)
+    ("a:%{d}.example", True),  # domain-end = "." toplabel
+]
+
+
+@pytest.mark.parametrize("term, valid", MACRO_TERMS)
+def test_macro_terms_are_judged_like_pyspf(term, valid):
+    pyspf = importlib.import_module("spf")
+    assert not pyspf.__file__.startswith(os.path.dirname(spf.__file__))
+    query = pyspf.query(i="1.2.3.4", s="test@e1a.example.com", h="mail.example.com")
+    try:
+        query.validate_mechanism(term)
+        oracle = True
+    except pyspf.PermError:
+        oracle = False
+    result = spf.parse("v=spf1 %s -all" % term)
+    assert oracle == valid or "%{d0}" in term, "the oracle disagrees with the test data"
+    assert result["valid"] == valid, result["errors"]
+
+
+def test_macro_mania_expands_to_the_name_of_the_suite():
+    pyspf = importlib.import_module("spf")
+    term = "macro%%percent%_%_space%-url-space.example.com"
+    query = pyspf.query(i="1.2.3.4", s="test@e1a.example.com", h="mail.example.com")
+    expected = query.validate_mechanism("a:" + term)[2]
+    assert expected == "macro%percent  space%20url-space.example.com"
+    assert verify_dns.expand_spf_macros(term, "e1a.example.com") == (expected, [])
+
+
+def test_expansion_of_d_and_o_matches_pyspf_inside_an_include():
+    pyspf = importlib.import_module("spf")
+    query = pyspf.query(i="192.0.2.1", s="user@mail.example.com", h="mail.example.com")
+    query.d = "_spf.other.net"  # what pyspf sets when it evaluates an include's record
+    for text in ("%{o}.x.test", "%{d}.x.test", "%{o1r}.%{d2}", "%{or}.%{d1r}", "%{o2}._spf.%{d}"):
+        assert verify_dns.expand_spf_macros(text, "_spf.other.net", "mail.example.com") == (query.expand(text).lower(), [])
+
+
+def test_builder_accepts_macros_in_include_and_redirect_targets():
+    normalized = spf.normalize_spec({"mechanisms": ["mx", "exists:%{i}._spf.%{d}"], "includes": ["%{d}._spf.example.net"]},
+                                    "example.com")
+    assert spf.build(normalized) == "v=spf1 mx exists:%{i}._spf.%{d} include:%{d}._spf.example.net -all"
+    redirected = spf.normalize_spec({"redirect": "%{d}._spf.Example.NET", "mechanisms": []}, "example.com")
+    assert spf.build(redirected) == "v=spf1 redirect=%{d}._spf.Example.NET"  # kept as written: %{D} differs from %{d}
+
+
+@pytest.mark.parametrize(
+    "spec, field, fragment",
+    [
+        ({"includes": ["%{x}.example.net"]}, "spf.includes[0]", "unknown macro letter 'x'"),
+        ({"includes": ["ok.example.net", "%{c}.example.net"]}, "spf.includes[1]", "allowed only in exp text"),
+        ({"includes": ["%{d"]}, "spf.includes[0]", "does not start a valid macro"),
+        ({"includes": ["%{p}.example.net"]}, "spf.includes[0]", "%{p} macro, which should not be used"),
+        ({"includes": ["%{d}.example.net other"]}, "spf.includes[0]", "without spaces"),
+        ({"redirect": "%{d}.123", "mechanisms": []}, "spf.redirect", "not a valid SPF domain-spec"),
+        ({"includes": ["%{d}"]}, "spf.includes[0]", "the domain's own record, a loop"),
+        ({"redirect": "%{o}", "mechanisms": []}, "spf.redirect", "the domain itself, a loop"),
+        ({"redirect": "%{d}.", "mechanisms": []}, "spf.redirect", "not a valid SPF domain-spec"),
+    ],
+)
+def test_bad_macros_in_targets_name_the_field_and_domain(spec, field, fragment):
+    with pytest.raises(SpecError) as info:
+        spf.normalize_spec(spec, "example.com")
+    assert info.value.field == field and info.value.domain == "example.com"
+    assert fragment in str(info.value) and "example.com" in str(info.value), str(info.value)
+
+
+def test_select_names_a_record_with_white_space_before_the_version():
+    result = spf.select([" v=spf1 mx -all", "google-site-verification=abc"])
+    assert result["record"] is None and not result["valid"]
+    assert result["warnings"] == ["' v=spf1 mx -all' starts with white space before v=spf1; receivers skip it (4.5)"]

@@ -187,3 +187,23 @@ def test_bad_specs_name_the_field_and_domain(spec, field, fragment):
     assert info.value.field == field
     assert info.value.domain == "example.com"
     assert fragment in str(info.value), str(info.value)
+
+
+# --- the same edges as DMARC and MTA-STS (RFC 8460 3) -------------------------------------------
+
+def test_trailing_white_space_without_semicolon_fails_by_the_grammar():
+    result = tlsrpt.parse("v=TLSRPTv1; rua=mailto:tls@example.com  ")
+    assert not result["valid"]
+    assert result["errors"] == ["white space after the last field, without a ';', is outside RFC 8460 3's grammar: a failure, "
+                                "because senders that parse the record by the grammar discard it"]
+    assert [uri["address"] for uri in result["rua"]] == ["tls@example.com"]  # read all the same
+    assert tlsrpt.parse("v=TLSRPTv1; rua=mailto:tls@example.com;  ")["valid"]
+
+
+def test_white_space_before_the_version_is_named():
+    result = tlsrpt.parse(" v=TLSRPTv1; rua=mailto:tls@example.com")
+    assert not result["valid"]
+    assert "but it starts with white space before 'v=TLSRPTv1': senders discard it" in result["errors"][0]
+    selected = tlsrpt.select([" v=TLSRPTv1; rua=mailto:tls@example.com"])
+    assert selected["record"] is None
+    assert any("starts with white space before v=TLSRPTv1; senders discard it" in warning for warning in selected["warnings"])

@@ -9,6 +9,7 @@ import yaml
 
 from ansible_collections.mailsec.posture.plugins.doc_fragments.verify import ModuleDocFragment as VerifyDocFragment
 from ansible_collections.mailsec.posture.plugins.module_utils import spf, verify_dns, verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.resolver import Resolver
 from ansible_collections.mailsec.posture.plugins.modules import verify_dns as verify_dns_module
@@ -82,10 +83,56 @@ def test_ptr_and_macro_terms_count_without_queries(scripted_dns):
     assert not evaluation.permerrors and not evaluation.temperrors
 
 
-def test_an_a_term_is_void_only_without_any_address(scripted_dns):
-    records = {("v6only.example.com", "AAAA"): ["2001:db8::1"]}
-    _count, evaluation, _server = evaluate(scripted_dns, records, "v=spf1 a:v6only.example.com a:none.example.com -all")
-    assert evaluation.void_lookups == 1 and evaluation.void_terms == ["a:none.example.com (NXDOMAIN)"]
+def test_void_lookups_are_counted_per_sender_address_family(scripted_dns):
+    # RFC 7208 5.3: an IPv4 sender is matched against A records only, so a host with only AAAA is void for it.
+    records = {("v6only.example.com", "AAAA"): ["2001:db8::1"], ("v6two.example.com", "AAAA"): ["2001:db8::2"],
+               ("v4only.example.com", "A"): ["192.0.2.1"]}
+    _count, evaluation, _server = evaluate(
+        scripted_dns, records, "v=spf1 a:v6only.example.com a:v6two.example.com a:v4only.example.com a:none.example.com -all")
+    assert evaluation.void_by_family == {
+        "ipv4": ["a:v6only.example.com (NODATA)", "a:v6two.example.com (NODATA)", "a:none.example.com (NXDOMAIN)"],
+        "ipv6": ["a:v4only.example.com (NODATA)", "a:none.example.com (NXDOMAIN)"],
+    }
+    assert evaluation.void_lookups == 3 and evaluation.void_terms == evaluation.void_by_family["ipv4"]
+
+
+def test_void_lookups_of_mx_exists_and_include_count_for_both_families(scripted_dns):
+    _count, evaluation, _server = evaluate(scripted_dns, {}, "v=spf1 mx:gone.example.com exists:gone.example.com -all")
+    assert evaluation.void_by_family["ipv4"] == evaluation.void_by_family["ipv6"] == [
+        "mx:gone.example.com (NXDOMAIN)", "exists:gone.example.com (NXDOMAIN)"]
+
+
+def test_void_lookups_fail_for_the_worse_family_and_name_it(scripted_dns):
+    records = {("v6.example.com", "AAAA"): ["2001:db8::1"]}
+    server = scripted_dns(zone(records))
+    resolver = Resolver([server.address], timeout=1)
+    result = DomainChecks("example.com")
+    evaluation = verify_dns.SpfEvaluation(resolver, "example.com")
+    resolver.run(evaluation.run(spf.parse("v=spf1 a:v6.example.com a:v6.example.com/24 a:v6.example.com/25 -all")))
+    verify_dns._check_spf_void_lookups(result, evaluation)
+    check = result.checks[-1]
+    assert check["name"] == "spf.void_lookups" and check["status"] == "fail"
+    assert check["detail"].startswith("3 void lookups, more than 2, for IPv4 senders: "), check["detail"]
+    assert "IPv6 senders 0" in check["detail"]
+
+
+def test_o_macro_stays_the_senders_domain_inside_an_include(scripted_dns):
+    # RFC 7208 7.3: <domain> (%{d}) becomes the include target; the sender's domain (%{o}) does not change.
+    records = {("_spf.other.net", "TXT"): ['"v=spf1 a:%{o}.senders.other.net exists:%{d}.check.other.net -all"']}
+    _count, evaluation, server = evaluate(scripted_dns, records, "v=spf1 include:_spf.other.net -all")
+    asked = server.names()
+    assert ("example.com.senders.other.net", "A") in asked and ("example.com.senders.other.net", "AAAA") in asked
+    assert ("_spf.other.net.check.other.net", "A") in asked
+    assert not any(name.startswith("_spf.other.net.senders") for name, _rtype in asked)
+
+
+@pytest.mark.parametrize("text, domain, sender, expected", [
+    ("%{o}.x.test", "_spf.other.net", "example.com", "example.com.x.test"),
+    ("%{d}.x.test", "_spf.other.net", "example.com", "_spf.other.net.x.test"),
+    ("%{o1r}.%{d2}", "_spf.other.net", "mail.example.com", "mail.other.net"),  # reversed, then the right-hand part
+])
+def test_d_and_o_expand_separately(text, domain, sender, expected):
+    assert verify_dns.expand_spf_macros(text, domain, sender) == (expected, [])
 
 
 def test_include_with_two_records_is_a_permerror(scripted_dns):

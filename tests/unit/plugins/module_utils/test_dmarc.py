@@ -412,3 +412,19 @@ def test_bad_specs_name_the_field_and_domain(spec, field, fragment):
 def test_yaml_booleans_for_t_and_psd_become_y_and_n():
     normalized = dmarc.normalize_spec({"t": False, "psd": True}, "example.com")
     assert (normalized["t"], normalized["psd"]) == ("n", "y")
+
+
+@pytest.mark.parametrize("key", ["rua", "ruf"])
+def test_a_u_label_report_address_is_published_in_a_labels_like_the_domain(key):
+    normalized = dmarc.normalize_spec({"policy": "reject", key: ["mailto:dmarc@Bücher.example!10m", "https://bücher.example/r"]},
+                                      "bücher.example")
+    assert normalized[key] == ["mailto:dmarc@xn--bcher-kva.example!10m", "https://xn--bcher-kva.example/r"]
+    record = dmarc.build(normalized)
+    assert "%s=mailto:dmarc@xn--bcher-kva.example!10m,https://xn--bcher-kva.example/r" % key in record
+    assert dmarc.parse(record, "xn--bcher-kva.example")["valid"]
+
+
+def test_a_report_address_whose_u_label_domain_idna_refuses_names_the_field():
+    with pytest.raises(SpecError) as caught:
+        dmarc.normalize_spec({"rua": ["mailto:dmarc@b\u00fccher\u2024example"]}, "example.com")
+    assert caught.value.field == "dmarc.rua[0]" and caught.value.domain == "example.com"

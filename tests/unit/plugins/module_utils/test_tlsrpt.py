@@ -187,3 +187,8 @@ def test_bad_specs_name_the_field_and_domain(spec, field, fragment):
     assert info.value.field == field
     assert info.value.domain == "example.com"
     assert fragment in str(info.value), str(info.value)
+
+
+def test_a_u_label_report_address_is_published_in_a_labels_like_the_domain():
+    normalized = tlsrpt.normalize_spec({"rua": ["mailto:tls@bücher.example"]}, "xn--bcher-kva.example")
+    assert tlsrpt.build(normalized) == "v=TLSRPTv1; rua=mailto:tls@xn--bcher-kva.example"

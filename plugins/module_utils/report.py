@@ -270,7 +270,7 @@ details>summary{cursor:pointer;padding:6px 10px;font-weight:600}
 details table{width:100%;border-top:1px solid var(--line);table-layout:fixed}
 details td,details th{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 td.detail,td.fix,.cause-line{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
-col.c-status{width:56px}col.c-check{width:190px}col.c-subject{width:170px}col.c-module{width:130px}
+col.c-status{width:76px}col.c-check{width:170px}col.c-subject{width:130px}col.c-module{width:120px}col.c-fix{width:28%}
 .root-cause{margin:0;padding:8px 10px;border-top:1px solid var(--line)}
 .root-cause .fix{display:block;margin-top:4px;font-weight:400}
 details.blocked{margin:6px 10px 10px}
@@ -435,7 +435,7 @@ def _problems(report):
 
 
 def _check_rows(found):
-    parts = ['<table><colgroup><col class="c-status"><col class="c-check"><col class="c-subject"><col class="c-module"><col><col></colgroup>'
+    parts = ['<table><colgroup><col class="c-status"><col class="c-check"><col class="c-subject"><col class="c-module"><col><col class="c-fix"></colgroup>'
              "<thead><tr><th>status</th><th>check</th><th>subject</th><th>verifier</th><th>detail</th><th>fix</th></tr></thead><tbody>"]
     for check in found:
         parts.append('<tr><td class="s-%s">%s</td><td>%s</td><td>%s</td><td>%s</td><td class="detail">%s</td><td class="fix">%s</td></tr>'
@@ -456,7 +456,8 @@ def _domain_sections(report):
         cause = entry.get("root_cause")
         if cause:
             blocked = [check for check in entry["checks"] if check.get("blocked_by")]
-            rest = [check for check in entry["checks"] if not check.get("blocked_by")]
+            # The root cause's own check is the line above; the rest (passing, off) follow the folded checks.
+            rest = [check for check in entry["checks"] if not check.get("blocked_by") and check["name"] != cause["check"]]
             fix = _fix_html(cause["fix"], cause["doc"])
             parts.append('<p class="root-cause s-fail"><span class="cause-line">%s: %s</span>%s</p>'
                          % (_escape(cause["summary"]), _escape(cause["detail"]), '<span class="fix">Fix: %s</span>' % fix if fix else ""))

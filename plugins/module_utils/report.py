@@ -270,7 +270,7 @@ details>summary{cursor:pointer;padding:6px 10px;font-weight:600}
 details table{width:100%;border-top:1px solid var(--line);table-layout:fixed}
 details td,details th{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 td.detail,td.fix,.cause-line{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}
-col.c-status{width:76px}col.c-check{width:170px}col.c-subject{width:130px}col.c-module{width:120px}col.c-fix{width:28%}
+col.c-status{width:76px}col.c-check{width:190px}col.c-subject{width:130px}col.c-module{width:136px}col.c-fix{width:28%}
 .root-cause{margin:0;padding:8px 10px;border-top:1px solid var(--line)}
 .root-cause .fix{display:block;margin-top:4px;font-weight:400}
 details.blocked{margin:6px 10px 10px}

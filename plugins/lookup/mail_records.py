@@ -59,6 +59,16 @@ options:
     default: []
     vars:
       - name: mailsec_zones
+  dkim_keys:
+    description:
+      - The C(mailsec_dkim_keys) of the hosts (each with C(domain) and C(selector)), for validating the model before
+        the hosts made their keys, as the site playbook does. Each must name a domain of O(domains), and a C(dkim) entry
+        of that selector may lack its C(public_key) (it gets no record until the key is there).
+      - Not read from a variable by itself; give it only for that validation.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
   require_domains:
     description:
       - Fail when O(domains) is missing or empty, instead of returning no records.
@@ -201,6 +211,7 @@ class LookupModule(LookupBase):
                 defaults=self._option("defaults"),
                 ttl=self._option("ttl"),
                 zones=self._option("zones"),
+                dkim_keys=self._option("dkim_keys"),
             )
             return desired_records(model)
         except MailsecError as exc:

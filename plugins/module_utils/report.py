@@ -253,7 +253,7 @@ table{border-collapse:collapse}
 .matrix thead th{position:sticky;top:0;background:#f6f8fa;z-index:2;vertical-align:bottom;padding:6px 2px}
 .matrix thead th.check span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;font-weight:600;font-size:12px}
 .matrix th.domain{position:sticky;left:0;background:#fff;z-index:1;text-align:left;padding:3px 8px;font-weight:500;
-max-width:340px;overflow-wrap:anywhere}
+white-space:nowrap}
 .matrix thead th.domain{z-index:3;background:#f6f8fa}
 .matrix td a{display:block;width:30px;height:26px;line-height:26px;text-align:center;text-decoration:none;font-weight:700}
 .matrix td.cause{padding:3px 8px;font-weight:600;white-space:normal}
@@ -263,7 +263,7 @@ max-width:340px;overflow-wrap:anywhere}
 .s-fail{background:var(--fail-bg);color:var(--fail)}
 .s-off{background:var(--off-bg);color:var(--off)}
 .s-none{background:#fafafa;color:var(--none)}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;margin-left:6px}
+.badge{display:inline-block;white-space:nowrap;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;margin-left:6px}
 .alabel{color:var(--muted);font-size:12px;font-weight:400;margin-left:6px}
 details{border:1px solid var(--line);border-radius:6px;margin:6px 0}
 details>summary{cursor:pointer;padding:6px 10px;font-weight:600}

@@ -476,7 +476,7 @@ def summary_lines(report):
         counts = {status: sum(1 for check in entry["checks"] if check["status"] == status) for status in ("pass", "warn", "fail")}
         lines.append("%-*s  %5d  %5d  %5d  %s" % (width, entry["domain"], counts["pass"], counts["warn"], counts["fail"], entry["status"]))
     lines.append(report["summary_line"])
-    problems = [(entry["domain"], check) for entry in report["domains"] for check in entry["checks"] if check["status"] != "pass"]
+    problems = [(entry["domain"], check) for entry in report["domains"] for check in entry["checks"] if check["status"] not in ("pass", "off")]
     if problems:
         lines.append("Checks that did not pass:")
         for domain, check in problems:

@@ -17,6 +17,8 @@ description:
     the C(dns_records) module split them into 255-octet character-strings when publishing.
   - The MTA-STS C(id) is derived from the policy's content, so it changes exactly when the policy changes.
   - A bad spec fails with a message that names the domain and the field.
+  - With O(require_domains), a missing or empty domain list fails too (the site playbook validates the inventory
+    so, before its first change); the message names a similarly spelt variable when one is set (C(mailsec_domain)).
 options:
   _terms:
     description: Not used; all input comes from the options.
@@ -57,6 +59,22 @@ options:
     default: []
     vars:
       - name: mailsec_zones
+  dkim_keys:
+    description:
+      - The C(mailsec_dkim_keys) of the hosts (each with C(domain) and C(selector)), for validating the model before
+        the hosts made their keys, as the site playbook does. Each must name a domain of O(domains), and a C(dkim) entry
+        of that selector may lack its C(public_key) (it gets no record until the key is there).
+      - Not read from a variable by itself; give it only for that validation.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+  require_domains:
+    description:
+      - Fail when O(domains) is missing or empty, instead of returning no records.
+    type: bool
+    default: false
+    version_added: 0.2.0
 notes:
   - C(dane.certificate) and C(dane.public_key) may be PEM text or a path to a PEM file on the controller.
 """
@@ -72,6 +90,11 @@ EXAMPLES = r"""
       {{ query('mailsec.posture.mail_records',
                domains=[{'name': 'example.com', 'dmarc': {'policy': 'reject', 'rua': ['mailto:dmarc@example.com']}}],
                mail_host='mail.example.com') }}
+
+- name: Validate the inventory model before anything changes (what the site playbook does first)
+  ansible.builtin.assert:
+    that: query('mailsec.posture.mail_records', require_domains=true) | length > 0
+    quiet: true
 
 - name: A BIND zone snippet of one zone
   ansible.builtin.copy:
@@ -116,6 +139,8 @@ _raw:
       sample: dmarc
 """
 
+import difflib
+
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.lookup import LookupBase
@@ -126,6 +151,16 @@ from ansible_collections.mailsec.posture.plugins.module_utils.spec import normal
 
 PEM_MARKER = "-----BEGIN"
 PEM_FIELDS = ("certificate", "ca_certificate", "public_key", "next_public_key")
+DOMAINS_VARIABLE = "mailsec_domains"
+# The collection's own variables that are spelt like mailsec_domains: never taken for a typo of it.
+KNOWN_VARIABLES = frozenset(("mailsec_domain_defaults", "mailsec_dkim_keys", "mailsec_zones", "mailsec_mail_host"))
+
+
+def misspelt_variables(variables, wanted=DOMAINS_VARIABLE, known=()):
+    """Names in ``variables`` that look like a typo of ``wanted`` (``mailsec_domain``, ``mailsec_domian``),
+    leaving out the variables the collection itself reads (``known``: ``mailsec_domain_defaults`` is no typo)."""
+    candidates = [name for name in variables or {} if isinstance(name, str) and name != wanted and name not in known]
+    return difflib.get_close_matches(wanted, candidates, n=3, cutoff=0.85)
 
 
 class LookupModule(LookupBase):
@@ -157,11 +192,18 @@ class LookupModule(LookupBase):
         # is itself a template, e.g. a mailcow_domains lookup merged with inventory overrides.
         return self._templar.template(self.get_option(name))
 
+    def _no_domains(self, domains, variables):
+        typos = misspelt_variables(variables, known=KNOWN_VARIABLES)
+        hint = "; is %s a misspelling of it?" % " or ".join(typos) if typos else ""
+        state = "is not set" if domains is None else "is empty"
+        return AnsibleLookupError("mailsec.posture.mail_records: no domains: %s %s (set it to the list of mail domains, or pass "
+                                  "domains=)%s" % (DOMAINS_VARIABLE, state, hint))
+
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         domains = self._option("domains")
-        if domains is None:
-            raise AnsibleLookupError("mailsec.posture.mail_records: no domains: set mailsec_domains or pass domains=")
+        if domains is None or (self.get_option("require_domains") and isinstance(domains, (list, tuple)) and not domains):
+            raise self._no_domains(domains, variables)
         try:
             model = normalize_model(
                 self._with_pem_files(domains),
@@ -169,6 +211,7 @@ class LookupModule(LookupBase):
                 defaults=self._option("defaults"),
                 ttl=self._option("ttl"),
                 zones=self._option("zones"),
+                dkim_keys=self._option("dkim_keys"),
             )
             return desired_records(model)
         except MailsecError as exc:

@@ -414,10 +414,13 @@ def _colon_spec_list(value, allowed, field, domain):
     return result
 
 
-def _normalize_entry(entry, prefix, domain):
+def _normalize_entry(entry, prefix, domain, pending=()):
     entry = require_mapping(entry, prefix, domain)
     reject_unknown_keys(entry, SPEC_KEYS, prefix, domain)
     selector = _normalize_selector(entry.get("selector"), prefix + ".selector", domain)
+    if entry.get("public_key") is None and selector in pending:
+        # A host makes or keeps this key (mailsec_dkim_keys); playbooks/keys.yml fills it in later.
+        return {"selector": selector, "pending": True}
     field = prefix + ".public_key"
     detected, public_key = _key_from_spec(entry.get("public_key"), field, domain)
     key_type = entry.get("key_type")
@@ -458,13 +461,15 @@ def _normalize_entry(entry, prefix, domain):
     }
 
 
-def normalize_spec(spec, domain):
+def normalize_spec(spec, domain, pending=()):
     """Validate an inventory ``dkim`` entry: a mapping or a list of them; None/False is ``[]``.
 
     Each needs ``selector`` and ``public_key`` (base64 DER SubjectPublicKeyInfo, base64 raw
     ed25519, a PEM public key, or a pasted ``v=DKIM1; ... p=...`` record); optional
     ``key_type``, ``testing``, ``hash_algorithms``, ``service_types``, ``notes``. RSA keys
-    outside 1024-4096 bits and duplicate selectors are refused.
+    outside 1024-4096 bits and duplicate selectors are refused. An entry without a public key
+    whose selector is in ``pending`` (a key a host will provide) is ``{selector, pending: True}``:
+    validated, but with no record until the key is there.
     """
     if spec is None or spec is False:
         return []
@@ -477,7 +482,7 @@ def normalize_spec(spec, domain):
     normalized = []
     seen = set()
     for entry, prefix in entries:
-        result = _normalize_entry(entry, prefix, domain)
+        result = _normalize_entry(entry, prefix, domain, pending)
         if result["selector"] in seen:
             raise SpecError(prefix + ".selector", "selector %r is listed twice" % result["selector"], domain)
         seen.add(result["selector"])

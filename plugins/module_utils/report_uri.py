@@ -91,8 +91,23 @@ def describe(uri):
     return info
 
 
+_MAILTO_HOST = re.compile(r"^(mailto:[^@?]*@)([^?]*)(.*)$", re.IGNORECASE)
+_HTTPS_HOST = re.compile(r"^(https?://)([^/?#:\[\]]*)(.*)$", re.IGNORECASE)
+
+
+def with_alabel_host(text, field, domain):
+    """``text`` with a U-label host (``mailto:dmarc@bücher.example``, ``https://bücher.example/``) in A-labels,
+    as the domain names of the inventory are; other URIs unchanged. A host IDNA refuses raises SpecError."""
+    for pattern in (_MAILTO_HOST, _HTTPS_HOST):
+        match = pattern.match(text)
+        if match and not match.group(2).isascii():
+            host = normalize_domain(match.group(2), field, domain)
+            return match.group(1) + host + match.group(3)
+    return text
+
+
 def check_spec_uri(uri, field, domain, allowed_schemes, allow_size=False):
-    """Validate one inventory URI; return it unchanged (scheme lowered) or raise SpecError."""
+    """Validate one inventory URI; return it (scheme lowered, a U-label host in A-labels) or raise SpecError."""
     if not isinstance(uri, str):
         raise SpecError(field, "must be a URI string, got %s" % kind_of(uri), domain)
     text = uri.strip()
@@ -101,6 +116,7 @@ def check_spec_uri(uri, field, domain, allowed_schemes, allow_size=False):
         text, size = text.rsplit("!", 1)
         if not re.match(r"^[0-9]+[kmgt]?$", size):
             raise SpecError(field, "%r: size limit %r must be digits with an optional k, m, g or t" % (uri, size), domain)
+    text = with_alabel_host(text, field, domain)
     if "," in text or "!" in text or ";" in text:
         raise SpecError(field, "%r: ',', '!' and ';' would break the record; percent-encode them (%%2C, %%21, %%3B)" % uri, domain)
     info = describe(text)

@@ -89,8 +89,11 @@ def _normalize_tlsrpt(value, domain):
     return tlsrpt.normalize_spec(rest, domain), delegate
 
 
-def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL):
-    """One ``mailsec_domains`` entry -> the normalized spec every layer reads."""
+def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL, pending_dkim=None):
+    """One ``mailsec_domains`` entry -> the normalized spec every layer reads.
+
+    ``pending_dkim`` maps a domain to the DKIM selectors whose keys a host will provide (see normalize_model).
+    """
     if isinstance(entry, str):
         entry = {"name": entry}
     entry = require_mapping(entry, "mailsec_domains[]")
@@ -110,7 +113,7 @@ def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL
         "source": str(entry.get("source") or "inventory"),
         "mx": mx,
         "spf": spf.normalize_spec(entry.get("spf"), domain),
-        "dkim": dkim.normalize_spec(entry.get("dkim"), domain),
+        "dkim": dkim.normalize_spec(entry.get("dkim"), domain, (pending_dkim or {}).get(domain, ())),
         "dmarc": dmarc.normalize_spec(entry.get("dmarc"), domain),
         "mta_sts": mta_sts.normalize_spec(entry.get("mta_sts"), domain, mx_hosts),
         "tlsrpt": tlsrpt_spec,
@@ -122,13 +125,29 @@ def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL
     return normalized
 
 
-def normalize_model(domains, mail_host=None, defaults=None, ttl=DEFAULT_TTL, zones=None):
+def _pending_dkim(keys):
+    """``{domain: {selector}}`` of ``mailsec_dkim_keys`` entries (the keys hosts will make or keep)."""
+    pending = {}
+    for index, key in enumerate(as_list(keys, "mailsec_dkim_keys")):
+        field = "mailsec_dkim_keys[%d]" % index
+        key = require_mapping(key, field)
+        for name in ("domain", "selector"):
+            if not isinstance(key.get(name), str) or not key[name].strip():
+                raise SpecError(field + "." + name, "is required (a string)")
+        domain = normalize_domain(key["domain"], field + ".domain")
+        pending.setdefault(domain, set()).add(key["selector"].strip().lower())
+    return pending
+
+
+def normalize_model(domains, mail_host=None, defaults=None, ttl=DEFAULT_TTL, zones=None, dkim_keys=None):
     """Normalize the whole inventory model; domain names must be unique.
 
     ``domains`` is ``mailsec_domains``; ``mail_host`` is ``mailsec_mail_host`` (the default MX and
     MTA-STS policy host); ``defaults`` is ``mailsec_domain_defaults`` (merged under every entry);
     ``zones`` (``mailsec_zones``) names extra zones that records outside the domains belong to.
-    Returns ``{"mail_host", "domains", "zones"}``.
+    ``dkim_keys`` are the ``mailsec_dkim_keys`` of the hosts, before they made their keys (the site
+    playbook validates first): each must belong to a domain of the model, and a ``dkim`` entry of
+    that selector may still lack its public key. Returns ``{"mail_host", "domains", "zones"}``.
     """
     if domains is None:
         domains = []
@@ -139,10 +158,11 @@ def normalize_model(domains, mail_host=None, defaults=None, ttl=DEFAULT_TTL, zon
     defaults = require_mapping(defaults, "mailsec_domain_defaults")
     reject_unknown_keys(defaults, set(STANDARD_KEYS) | {"ttl", "mx"}, "mailsec_domain_defaults")
     ttl = as_int(ttl, "mailsec_ttl", None, 0, MAX_TTL)
+    pending = _pending_dkim(dkim_keys)
     result = []
     seen = {}
     for index, entry in enumerate(domains):
-        normalized = normalize_domain_entry(entry, mail_host=mail_host, defaults=defaults, ttl=ttl)
+        normalized = normalize_domain_entry(entry, mail_host=mail_host, defaults=defaults, ttl=ttl, pending_dkim=pending)
         if normalized["name"] in seen:
             raise SpecError(
                 "name",
@@ -151,6 +171,10 @@ def normalize_model(domains, mail_host=None, defaults=None, ttl=DEFAULT_TTL, zon
             )
         seen[normalized["name"]] = index
         result.append(normalized)
+    for index, key in enumerate(as_list(dkim_keys, "mailsec_dkim_keys")):
+        domain = normalize_domain(key["domain"], "mailsec_dkim_keys[%d].domain" % index)
+        if domain not in seen:
+            raise SpecError("mailsec_dkim_keys[%d].domain" % index, "%s is not in mailsec_domains; add the domain, or drop the key" % domain, domain)
     extra_zones = [
         normalize_domain(zone, "mailsec_zones[%d]" % index) for index, zone in enumerate(as_list(zones, "mailsec_zones"))
     ]

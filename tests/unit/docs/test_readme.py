@@ -82,6 +82,23 @@ def test_troubleshooting_table_is_generated_from_the_check_pages():
     assert current == wanted, "run: python docs/readme_checks.py"
 
 
+def test_the_reports_fix_data_is_generated_from_the_check_pages():
+    current, wanted = GENERATOR.updated_data_module()
+    assert current == wanted, "run: python docs/readme_checks.py"
+    check_docs = importlib.import_module("ansible_collections.mailsec.posture.plugins.module_utils.check_docs")
+    checks, _errors = GENERATOR.documented_checks()
+    assert {name: entry["fix"] for name, entry in check_docs.CHECKS.items()} == {name: entry["fix"] for name, entry in checks.items()}
+    assert check_docs.CHECKS["dmarc.record"]["doc"] == "docs/checks.md#the-checks"
+    assert check_docs.CHECKS["smtp.starttls"]["doc"] == "docs/checks-transport.md#fixes-1"
+    assert [row["detail"].split()[0] for row in check_docs.LOOKUP_FAILURES][:4] == ["`NXDOMAIN:", "`no", "`SERVFAIL", "`REFUSED"]
+
+
+def test_anchors_are_githubs():
+    seen = {}
+    assert [GENERATOR.slug(text, seen) for text in ("The checks", "`verify_mta_sts`", "Fixes", "Fixes", "DANE needs a resolver")] == [
+        "the-checks", "verify_mta_sts", "fixes", "fixes-1", "dane-needs-a-resolver"]
+
+
 def test_check_pages_read_without_errors():
     checks, errors = GENERATOR.documented_checks()
     assert errors == []
@@ -152,8 +169,8 @@ def test_the_generator_finds_what_is_missing(tmp_path):
         "- **`b.one`**: do this,\n  then that.\n- **`b.stray`**: a fix of nothing.\n",
         encoding="utf-8")
     checks, errors = GENERATOR.documented_checks(((str(page), "verify_one"),))
-    assert checks["a.one"] == {"verifiers": ["verify_one"], "fix": "nothing"}
-    assert checks["b.one"] == {"verifiers": ["verify_other"], "fix": "do this, then that."}
+    assert checks["a.one"] == {"verifiers": ["verify_one"], "fix": "nothing", "doc": "checks.md#checks"}
+    assert checks["b.one"] == {"verifiers": ["verify_other"], "fix": "do this, then that.", "doc": "checks.md#fixes"}
     assert "check a.two has no fix in %s" % page in errors
     assert any("b.stray" in error for error in errors)
     with pytest.raises(ValueError):

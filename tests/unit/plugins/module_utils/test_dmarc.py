@@ -459,3 +459,19 @@ def test_missing_p_says_what_both_rfcs_make_receivers_do():
     assert has(without_rua["errors"], "those following RFC 9989 act as if p=none were published"), without_rua["errors"]
     with_rua = dmarc.parse("v=DMARC1; rua=mailto:dmarc@example.com")
     assert has(with_rua["warnings"], "RFC 9989 reads a missing p as none"), with_rua["warnings"]
+
+
+@pytest.mark.parametrize("key", ["rua", "ruf"])
+def test_a_u_label_report_address_is_published_in_a_labels_like_the_domain(key):
+    normalized = dmarc.normalize_spec({"policy": "reject", key: ["mailto:dmarc@Bücher.example!10m", "https://bücher.example/r"]},
+                                      "bücher.example")
+    assert normalized[key] == ["mailto:dmarc@xn--bcher-kva.example!10m", "https://xn--bcher-kva.example/r"]
+    record = dmarc.build(normalized)
+    assert "%s=mailto:dmarc@xn--bcher-kva.example!10m,https://xn--bcher-kva.example/r" % key in record
+    assert dmarc.parse(record, "xn--bcher-kva.example")["valid"]
+
+
+def test_a_report_address_whose_u_label_domain_idna_refuses_names_the_field():
+    with pytest.raises(SpecError) as caught:
+        dmarc.normalize_spec({"rua": ["mailto:dmarc@b\u00fccher\u2024example"]}, "example.com")
+    assert caught.value.field == "dmarc.rua[0]" and caught.value.domain == "example.com"

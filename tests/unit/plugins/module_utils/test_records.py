@@ -242,3 +242,19 @@ def test_table_has_a_header_and_one_row_per_record(seed_domains):
     assert table[0].split() == ["NAME", "TYPE", "TTL", "VALUE"]
     assert len(table) == len(recs) + 1
     assert all(len(line.split(None, 3)[3]) <= 40 for line in table[1:])
+
+
+def test_a_dkim_key_a_host_will_make_is_validated_without_a_record():
+    """The site playbook validates before the keys exist: mailsec_dkim_keys names them (docs/inventory.md)."""
+    domains = [{"name": "example.com", "dkim": {"selector": "DKIM", "testing": True}}]
+    with pytest.raises(SpecError, match="dkim.public_key"):
+        normalize_model(domains, mail_host="mail.example.com")
+    model = normalize_model(domains, mail_host="mail.example.com", dkim_keys=[{"domain": "Example.COM", "selector": "dkim", "path": "/k"}])
+    assert model["domains"][0]["dkim"] == [{"selector": "dkim", "pending": True}]
+    assert [record for record in records.desired_records(model) if record["standard"] == "dkim"] == []
+    with pytest.raises(SpecError, match=r"mailsec_dkim_keys\[0\]\.domain: other.example is not in mailsec_domains"):
+        normalize_model([{"name": "example.com"}], mail_host="mail.example.com", dkim_keys=[{"domain": "other.example", "selector": "dkim"}])
+    with pytest.raises(SpecError, match=r"mailsec_dkim_keys\[0\]\.selector: is required"):
+        normalize_model(domains, mail_host="mail.example.com", dkim_keys=[{"domain": "example.com"}])
+    with pytest.raises(SpecError, match="dkim.public_key"):  # a key for another selector does not stand in
+        normalize_model(domains, mail_host="mail.example.com", dkim_keys=[{"domain": "example.com", "selector": "s2"}])

@@ -7,7 +7,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailsec.posture.plugins.filter import verify_report as report_filters
-from ansible_collections.mailsec.posture.plugins.module_utils import report
+from ansible_collections.mailsec.posture.plugins.module_utils import check_docs, report
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 
 
@@ -46,7 +46,7 @@ def test_results_merge_per_domain_in_the_order_first_seen():
         ("verify_dns", "spf.record", None), ("verify_smtp_tls", "smtp.certificate", "mx1.b.example"),
         ("verify_smtp_tls", "smtp.certificate", "mx2.b.example")]
     assert [entry["status"] for entry in merged["domains"]] == ["warn", "fail", "pass"]
-    assert merged["summary"]["checks_by_status"] == {"pass": 3, "warn": 1, "fail": 2}
+    assert merged["summary"]["checks_by_status"] == {"pass": 3, "warn": 1, "fail": 2, "off": 0}
     assert merged["summary"]["status"] == "fail" and merged["summary"]["modules"] == ["verify_dns", "verify_smtp_tls"]
     assert merged["summary_line"] == "3 domain(s): 1 pass, 1 warn, 1 fail (6 checks: 3 pass, 1 warn, 2 fail)"
 
@@ -77,10 +77,10 @@ def test_passing_checks_a_verifier_left_out_still_count():
                "domains": [{"domain": "a.example", "status": "pass", "checks": []},
                            {"domain": "b.example", "status": "fail", "checks": [check("mta_sts.policy_fetch", "fail", "HTTP 404")]}]}
     merged = report.build_report({"verify_dns": DNS, "verify_mta_sts": omitted}, generated="2026-01-01T00:00:00+00:00")
-    assert merged["summary"]["checks_by_status"] == {"pass": 1 + 21, "warn": 1, "fail": 2}
+    assert merged["summary"]["checks_by_status"] == {"pass": 1 + 21, "warn": 1, "fail": 2, "off": 0}
     assert [entry["status"] for entry in merged["domains"]] == ["warn", "fail"]
     assert merged["summary_line"] == "2 domain(s): 0 pass, 1 warn, 1 fail (25 checks: 22 pass, 1 warn, 2 fail)"
-    assert build()["summary"]["checks_by_status"] == {"pass": 3, "warn": 1, "fail": 2}, "results without counts add nothing"
+    assert build()["summary"]["checks_by_status"] == {"pass": 3, "warn": 1, "fail": 2, "off": 0}, "results without counts add nothing"
 
 
 def test_a_list_of_results_is_accepted():
@@ -100,13 +100,15 @@ class _Page(html.parser.HTMLParser):
         self.in_header = False
         self.sections = {}
         self.external = []
+        self.links = []
         self.scripts = 0
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        for key in ("src", "href"):
-            if key in attributes and not attributes[key].startswith("#"):
-                self.external.append(attributes[key])
+        if "src" in attributes:
+            self.external.append(attributes["src"])
+        if tag == "a" and not attributes.get("href", "#").startswith("#"):
+            self.links.append(attributes["href"])
         if tag == "link":
             self.external.append(attributes)
         if tag == "script":
@@ -121,7 +123,7 @@ class _Page(html.parser.HTMLParser):
             self.column += 1
         if tag == "a" and self.row is not None and self.column and "title" in attributes:
             self.cells[(self.row, self.headers[self.column - 1])].append(attributes["title"])
-        if tag == "details":
+        if tag == "details" and "data-domain" in attributes:
             self.sections[attributes["data-domain"]] = "open" in attributes
 
     def handle_endtag(self, tag):
@@ -152,6 +154,8 @@ def test_page_is_self_contained_and_escapes_what_it_shows():
     page = report.render_html(build())
     parsed = parse(page)
     assert parsed.external == [] and parsed.scripts == 1
+    # The only links out are to the fixes in the collection's documentation.
+    assert parsed.links and all(link.startswith(check_docs.DOCS_URL + "docs/checks") for link in parsed.links)
     assert "<script>alert(1)</script>" not in page
     assert "2 SPF records &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
@@ -189,3 +193,102 @@ def test_filters_wrap_the_engine():
         filters["verify_report"]({"verify_dns": {"msg": "boom"}})
     with pytest.raises(AnsibleFilterError, match="expects the output of mailsec.posture.verify_report"):
         filters["verify_report_html"]({"domains": []})
+
+
+# What an admin fixes things from
+
+HOSTILE = '<img src=x onerror="alert(1)">'
+NXDOMAIN_DNS = result(
+    ("gone.example", [check("mx.records", "fail", "no MX records (NXDOMAIN): senders fall back to the domain's address, or cannot deliver at all"),
+                      check("spf.record", "fail", "no TXT record at gone.example (NXDOMAIN)"),
+                      check("dmarc.record", "fail", "no TXT record at _dmarc.gone.example (NXDOMAIN) " + HOSTILE),
+                      check("spf.enabled", "pass", "SPF is off for this domain in the inventory; nothing to check")]),
+    ("xn--bcher-kva.example", [check("mx.records", "pass", "MX 10 mail.example."),
+                               check("spf.enabled", "pass", "SPF is off for this domain in the inventory; nothing to check"),
+                               check("dmarc.record", "warn", "no rua " + HOSTILE),
+                               check("mta_sts.txt", "fail", "no TXT record at _mta-sts.xn--bcher-kva.example (NODATA)")]))
+NXDOMAIN_STS = result(
+    ("xn--bcher-kva.example", [check("mta_sts.txt", "fail", "no TXT record at _mta-sts.xn--bcher-kva.example (NODATA)"),
+                               check("mta_sts.policy_fetch", "fail", "HTTP 404", subject=HOSTILE)]),
+    ("gone.example", [check("mta_sts.txt", "fail", "the lookup failed: TXT _mta-sts.gone.example: NXDOMAIN: gone.example does not exist")]))
+
+
+def admin_report():
+    return report.build_report({"verify_dns": NXDOMAIN_DNS, "verify_mta_sts": NXDOMAIN_STS}, generated="2026-01-01T00:00:00+00:00")
+
+
+def domain_of(merged, name):
+    return next(entry for entry in merged["domains"] if entry["domain"] == name)
+
+
+def test_each_problem_carries_the_fix_and_section_of_the_check_pages():
+    merged = admin_report()
+    checks_of = {entry["name"]: entry for entry in domain_of(merged, "xn--bcher-kva.example")["checks"]}
+    assert checks_of["dmarc.record"]["fix"] == check_docs.CHECKS["dmarc.record"]["fix"]
+    assert checks_of["dmarc.record"]["doc"] == check_docs.DOCS_URL + "docs/checks.md#the-checks"
+    assert checks_of["mta_sts.policy_fetch"]["doc"] == check_docs.DOCS_URL + "docs/checks-transport.md#fixes"
+    assert "fix" not in checks_of["mx.records"] and "doc" not in checks_of["mx.records"]  # passing: nothing to fix
+    page = report.render_html(merged)
+    # The fix as the page shows it: docs/checks.md's Markdown, its code spans as code, escaped, with the link.
+    fix = check_docs.CHECKS["mta_sts.policy_fetch"]["fix"]
+    shown = re.sub(r"`([^`]+)`", r"<code>\1</code>", fix.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                   .replace('"', "&quot;").replace("'", "&#x27;"))
+    assert shown + ' <a class="doc" href="%sdocs/checks-transport.md#fixes">how to fix</a>' % check_docs.DOCS_URL in page
+
+
+def test_a_standard_switched_off_shows_as_off_never_as_a_pass():
+    merged = admin_report()
+    entry = domain_of(merged, "xn--bcher-kva.example")
+    assert {check["name"]: check["status"] for check in entry["checks"]}["spf.enabled"] == "off"
+    assert merged["summary"]["checks_by_status"]["off"] == 2
+    assert merged["summary_line"].endswith(", 2 off)")
+    cell = parse(report.render_html(merged)).cells[("xn--bcher-kva.example", "spf.enabled")]
+    assert cell[0] == "s-off" and cell[0] != "s-pass"
+    assert ">off</a>" in report.render_html(merged)
+    only_off = report.build_report({"verify_dns": result(("a.example", [check("spf.enabled", "pass", "off")]))})
+    assert only_off["domains"][0]["status"] == "pass" and only_off["failures"] == []
+
+
+def test_a_domain_that_does_not_resolve_is_one_line_with_what_it_blocks_folded_under_it():
+    merged = admin_report()
+    gone = domain_of(merged, "gone.example")
+    cause = gone["root_cause"]
+    assert cause["check"] == "mx.records" and cause["summary"] == "gone.example does not resolve"
+    assert cause["fix"] == check_docs.LOOKUP_FAILURES[0]["fix"] and cause["doc"].endswith("docs/checks.md#when-a-lookup-itself-fails")
+    assert sorted(cause["blocked"]) == ["dmarc.record", "mta_sts.txt", "spf.record"]
+    assert all(check.get("blocked_by") == "mx.records" for check in gone["checks"] if check["name"] in cause["blocked"])
+    assert "root_cause" not in domain_of(merged, "xn--bcher-kva.example")  # NODATA at one name is no root cause
+    page = report.render_html(merged)
+    row = re.search(r'<tr data-domain="gone.example"[^>]*>(.*?)</tr>', page).group(1)
+    assert row.count("<td") == 1 and "gone.example does not resolve" in row and "3 check(s) blocked" in row
+    section = re.search(r'<details id="d-gone.example".*?</table></details>', page, re.DOTALL).group(0)
+    assert section.index("root-cause") < section.index('<details class="blocked">')
+    blocked = re.search(r'<details class="blocked">(.*?)</details>', section, re.DOTALL).group(1)
+    assert "spf.record" in blocked and "dmarc.record" in blocked and "mta_sts.txt" in blocked
+    problems = re.search(r'<table class="problems">(.*?)</table>', page, re.DOTALL).group(1)
+    assert problems.count("gone.example does not resolve") == 1 and "spf.record" not in problems
+
+
+def test_domains_show_in_u_labels_with_the_a_label_beside():
+    merged = admin_report()
+    assert domain_of(merged, "xn--bcher-kva.example")["display"] == "bücher.example"
+    page = report.render_html(merged)
+    assert 'bücher.example<span class="alabel">xn--bcher-kva.example</span>' in page
+    assert 'data-display="bücher.example"' in page  # the filter box finds either spelling
+
+
+def test_a_check_two_verifiers_run_appears_once():
+    merged = admin_report()
+    entry = domain_of(merged, "xn--bcher-kva.example")
+    txt = [check for check in entry["checks"] if check["name"] == "mta_sts.txt"]
+    assert len(txt) == 1 and txt[0]["modules"] == ["verify_dns", "verify_mta_sts"]
+    assert txt[0]["detail"] == "no TXT record at _mta-sts.xn--bcher-kva.example (NODATA)"  # the same words once
+    assert merged["summary"]["checks_by_status"] == {"pass": 1, "warn": 1, "fail": 6, "off": 2}
+    assert sum(1 for line in merged["failures"] if "xn--bcher-kva.example: mta_sts.txt" in line) == 1
+
+
+def test_what_dns_says_is_escaped_everywhere():
+    page = report.render_html(admin_report())
+    assert HOSTILE not in page and "onerror=" not in page.replace('onerror=&quot;', "")
+    assert page.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") >= 3  # detail, subject, problems list
+    assert parse(page).external == []

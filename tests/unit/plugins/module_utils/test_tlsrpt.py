@@ -207,3 +207,8 @@ def test_white_space_before_the_version_is_named():
     selected = tlsrpt.select([" v=TLSRPTv1; rua=mailto:tls@example.com"])
     assert selected["record"] is None
     assert any("starts with white space before v=TLSRPTv1; senders discard it" in warning for warning in selected["warnings"])
+
+
+def test_a_u_label_report_address_is_published_in_a_labels_like_the_domain():
+    normalized = tlsrpt.normalize_spec({"rua": ["mailto:tls@bücher.example"]}, "xn--bcher-kva.example")
+    assert tlsrpt.build(normalized) == "v=TLSRPTv1; rua=mailto:tls@xn--bcher-kva.example"

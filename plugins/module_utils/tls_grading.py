@@ -362,15 +362,16 @@ def _check_groups(result, subject, grade):
 
 
 def _check_families(result, subject, grade):
+    """smtp.address_family: one check per address family the MX host has (IPv4, IPv6)."""
     for name in ("IPv4", "IPv6"):
         shake = grade.families.get(name)
         if shake is None:
             continue
         if shake.accepted:
-            result.passed("smtp.%s" % name.lower(), "STARTTLS over %s at %s" % (name, shake.address), subject)
+            result.passed("smtp.address_family", "%s: STARTTLS at %s" % (name, shake.address), subject)
         else:
-            result.failed("smtp.%s" % name.lower(), "the MX has an %s address, but STARTTLS at %s failed: %s"
-                          % ("AAAA" if name == "IPv6" else "A", shake.address, shake.detail), subject)
+            result.failed("smtp.address_family", "%s: the MX has an %s record, but STARTTLS at %s failed: %s"
+                          % (name, "AAAA" if name == "IPv6" else "A", shake.address, shake.detail), subject)
 
 
 def check_certificate(result, subject, guidance, probe):

@@ -284,7 +284,8 @@ def _check_tlsa(result, mx_host, required, expected_values):
         matched = dane.matching_records(usable, probe.chain_der)
         if matched:
             result.passed("dane.tlsa_match", "the presented chain matches %s" % ", ".join(_short(value) for value in matched), subject)
-            result.add("dane.tlsa_rollover", *dane.rollover(usable, matched), subject=subject)
+            status, detail = dane.rollover(usable, matched)
+            result.add("dane.tlsa_rollover", status, detail, subject)
         else:
             spki = (probe.certificate or {}).get("spki_sha256")
             hint = " (the leaf's key would be '3 1 1 %s')" % spki if spki else ""

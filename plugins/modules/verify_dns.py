@@ -40,6 +40,7 @@ description:
 extends_documentation_fragment:
   - mailsec.posture.verify
   - mailsec.posture.verify.fleet
+  - mailsec.posture.verify.blocklists
 options:
   mailsec_domains:
     description:
@@ -233,6 +234,8 @@ def main():
             profile={"type": "str", "default": "standard", "choices": list(PROFILES)},
             overall_timeout={"type": "float"},
             facts={"type": "bool", "default": False},
+            dnsbl_zones={"type": "list", "elements": "str", "default": []},
+            dnsbl_domain_zones={"type": "list", "elements": "str", "default": []},
         ),
         run,
         supports_check_mode=True,  # read-only: check mode runs the same checks

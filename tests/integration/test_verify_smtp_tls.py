@@ -158,7 +158,7 @@ def only_domain(result):
 
 
 GOOD_CHECKS = ["smtp.mx", "smtp.address", "smtp.ptr", "smtp.fcrdns", "smtp.connect", "smtp.starttls", "smtp.certificate",
-               "smtp.certificate_expiry", "tls.versions", "tls.ciphers", "tls.groups", "tls.certificate_key", "tls.chain", "smtp.ipv4",
+               "smtp.certificate_expiry", "tls.versions", "tls.ciphers", "tls.groups", "tls.certificate_key", "tls.chain", "smtp.address_family",
                "smtp.banner", "dane.tlsa", "dane.tlsa_dnssec", "dane.tlsa_match", "dane.tlsa_rollover"]
 
 

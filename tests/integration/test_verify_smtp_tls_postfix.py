@@ -135,12 +135,14 @@ def test_strong_postfix_passes(world):
     result, failure = world.verify(["strong.test"], world.strong)
     found = checks_of(result, "mail.strong.test")
     assert failure is None, failure
-    for name in ("tls.versions", "tls.ciphers", "tls.groups", "tls.certificate_key", "tls.chain", "smtp.ipv4", "smtp.ipv6", "smtp.banner",
+    for name in ("tls.versions", "tls.ciphers", "tls.groups", "tls.certificate_key", "tls.chain", "smtp.banner",
                  "smtp.ptr", "smtp.fcrdns", "dane.tlsa_match", "dane.tlsa_rollover"):
         assert found[name]["status"] == "pass", found[name]
     assert found["tls.versions"]["detail"].startswith("accepts TLSv1.2, TLSv1.3")
     assert "TLSv1 " not in found["tls.versions"]["detail"] and "TLSv1.1" not in found["tls.versions"]["detail"].split(";")[0]
-    assert found["smtp.ipv6"]["detail"] == "STARTTLS over IPv6 at ::1"
+    families = all_named(result, "smtp.address_family")
+    assert [(check["status"], check["detail"]) for check in families] == [("pass", "IPv4: STARTTLS at %s" % STRONG_ADDRESS),
+                                                                         ("pass", "IPv6: STARTTLS at ::1")]
     assert {check["detail"].split(": ", 1)[0] for check in all_named(result, "smtp.fcrdns")} == {STRONG_ADDRESS, "::1"}
     assert found["dane.tlsa_rollover"]["detail"].startswith("rollover scheme current + next (2 records)")
     (host,) = result["mx_hosts"]
@@ -156,7 +158,7 @@ def test_strong_postfix_passes(world):
     ("tls.certificate_key", "fail", "RSA 1024 bits"),
     ("tls.chain", "warn", "issued by CN=weak test intermediate, which was not sent"),
     ("smtp.banner", "warn", "greets as other.weak.test"),
-    ("smtp.ipv6", "fail", "the MX has an AAAA address, but STARTTLS at ::1 failed"),
+    ("smtp.address_family", "fail", "IPv6: the MX has an AAAA record, but STARTTLS at ::1 failed"),
     ("dane.tlsa_rollover", "warn", "a single usable TLSA record leaves no room for a key change"),
 ], ids=lambda value: value if "." in str(value) and " " not in str(value) else None)
 def test_weak_postfix_is_named_by_each_check(world, name, status, detail):
@@ -178,7 +180,7 @@ def test_tls_guidance_modern_warns_on_tls12_and_none_skips_the_extra_handshakes(
     assert versions["status"] == "warn" and "TLSv1.2 outside Mozilla server-side TLS guidelines 5.7, modern" in versions["detail"]
     result, _failure = world.verify(["strong.test"], world.strong, tls_guidance="none")
     found = checks_of(result, "mail.strong.test")
-    assert "tls.versions" not in found and "smtp.ipv6" not in found and found["tls.certificate_key"]["status"] == "pass"
+    assert "tls.versions" not in found and "smtp.address_family" not in found and found["tls.certificate_key"]["status"] == "pass"
     with pytest.raises(Exception, match="tls_guidance: must be one of"):
         world.verify(["strong.test"], world.strong, tls_guidance="nist")
 

@@ -207,6 +207,12 @@ def test_fault_is_named_by_its_check(world, domain, name, status, detail):
         assert "%s: %s" % (domain, name) in failure
 
 
+def test_chain_of_a_wrong_name_certificate_is_complete(world):
+    # OpenSSL built the chain to the trusted CA and refused only the name: nothing is missing from the chain.
+    found = checks_of(only_domain(world.verify(domains=["wrongcert.test"])[0]), "mail.wrongcert.test")
+    assert found["smtp.certificate"]["status"] == "fail" and found["tls.chain"]["status"] == "pass", found["tls.chain"]
+
+
 def test_certificate_severity_follows_the_mta_sts_mode(world):
     result, _failure = world.verify(domains=["wrongcert.test", "testingcert.test", "shared.test"])
     enforce, testing, none = (checks_of(entry)["smtp.certificate"] for entry in result["domains"])

@@ -645,7 +645,9 @@ async def verify_domain(resolver, target, profile="standard", dkim_selectors=(),
 
     _check_mx(result, domain, mx, spec, facts)
     null_mx = dns_depth.check_null_mx(result, domain, mx)
-    work = [dns_depth.check_dnssec(resolver, result, domain, answers, bool(spec is not None and spec.get("dane"))),
+    # The domain's own records; the policy host's addresses (answers 4 and 5) may well live in the web host's zone.
+    own = answers[:4] + answers[6:]
+    work = [dns_depth.check_dnssec(resolver, result, domain, own, bool(spec is not None and spec.get("dane"))),
             dns_depth.check_mx_targets(resolver, result, domain, mx, facts, *blocklists)]
     if _enabled(result, spec, "spf"):
         work.append(_check_spf(resolver, result, domain, txt, profile, facts, shared))

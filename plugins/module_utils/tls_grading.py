@@ -437,7 +437,7 @@ def _check_chain(result, subject, certificates, probe):
         if len(certificates) == 1:
             return result.passed("tls.chain", "one self-signed certificate (DANE-EE only)", subject)
         return result.passed("tls.chain", "%d certificates up to the root %s" % (len(certificates), names[-1]), subject)
-    if probe.verified or (probe.verified is False and probe.verify_reason != probes.UNTRUSTED):
+    if probe.verified or (probe.verified is False and probe.verify_reason in (probes.NAME_MISMATCH, probes.EXPIRED, probes.NOT_YET_VALID)):
         # A name or date failure means OpenSSL did build the chain to a trusted CA.
         return result.passed("tls.chain", "%d certificate(s), the last issued by %s, which the verifier trusts"
                              % (len(certificates), last.issuer.rfc4514_string()), subject)

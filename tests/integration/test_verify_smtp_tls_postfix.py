@@ -1,7 +1,7 @@
 """verify_smtp_tls against Debian's postfix as the MX: a strong configuration (TLS 1.2+, Mozilla
 intermediate suites, IPv4 and IPv6, forward-confirmed reverse DNS, two TLSA records) and a weak one
-(TLS 1.0+, every suite at security level 0, a 1024-bit RSA key sent without its intermediate, a
-banner that is not the MX name, an AAAA record it does not serve), with BIND (signed zones and
+(TLS 1.0+, every suite at security level 0, only the secp521r1 group, a 1024-bit RSA key sent
+without its intermediate, a banner that is not the MX name, an AAAA record it does not serve), with BIND (signed zones and
 reverse zones) behind a validating unbound. posttls-finger, postfix's own client, checks that the
 DANE verdict is the same."""
 
@@ -111,7 +111,8 @@ def world(test_ca, tmp_path_factory):
         handle.write(test_ca.ca_pem + weak_root_pem)
     with contextlib.ExitStack() as stack:
         strong = stack.enter_context(PostfixServer("mail.strong.test", test_ca, tls=STRONG_TLS, address=STRONG_ADDRESS))
-        weak = stack.enter_context(PostfixServer("mail.weak.test", test_ca, certificate=weak_certificate, tls=WEAK_TLS, ipv6=False,
+        weak = stack.enter_context(PostfixServer("mail.weak.test", test_ca, certificate=weak_certificate, ipv6=False,
+                                                 tls=dict(WEAK_TLS, tls_eecdh_auto_curves="secp521r1"),
                                                  address=WEAK_ADDRESS, banner="other.weak.test"))
         assert strong.postconf("smtpd_tls_protocols") == ">=TLSv1.2" and weak.postconf("smtpd_tls_protocols") == ">=TLSv1"
         bind = stack.enter_context(BindServer(zones(strong, weak), dnssec_zones=["strong.test", "danebad.test", "weak.test"]))
@@ -155,6 +156,7 @@ def test_strong_postfix_passes(world):
 @pytest.mark.parametrize("name, status, detail", [
     ("tls.versions", "warn", "accepts TLSv1, TLSv1.1, TLSv1.2, TLSv1.3: TLSv1, TLSv1.1 outside"),
     ("tls.ciphers", "warn", "accepts cipher suites outside Mozilla server-side TLS guidelines 5.7, intermediate"),
+    ("tls.groups", "warn", "accepts none of the key exchange groups of Mozilla server-side TLS guidelines 5.7, intermediate"),
     ("tls.certificate_key", "fail", "RSA 1024 bits"),
     ("tls.chain", "warn", "issued by CN=weak test intermediate, which was not sent"),
     ("smtp.banner", "warn", "greets as other.weak.test"),

@@ -259,7 +259,7 @@ class Sandbox:
         zones = {HOSTING_ZONE: ["mail A %s" % MAIL_ADDRESS, "web A %s" % MAIL_ADDRESS]}
         zones.update({domain.name: domain.zone() for domain in self.world})
         # Reverse DNS of the MX addresses, forward-confirmed, as a hosting provider sets it.
-        zones[REVERSE_ZONE] = ["%s PTR %s." % (address.rsplit(".", 1)[1], host) for host, address in self._mx_addresses()]
+        zones[REVERSE_ZONE] = ["%s PTR %s." % (address.rsplit(".", maxsplit=1)[-1], host) for host, address in self._mx_addresses()]
         signed = [domain.name for domain in self.world if domain.kind == "dane"]
         self.bind = self._stack.enter_context(BindServer(zones, dnssec_zones=signed, directory=self._server_dir("bind")))
         self.resolver = self._stack.enter_context(UnboundResolver(self.bind, directory=self._server_dir("unbound")))

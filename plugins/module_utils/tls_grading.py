@@ -441,9 +441,9 @@ def _check_chain(result, subject, certificates, probe):
         # A name or date failure means OpenSSL did build the chain to a trusted CA.
         return result.passed("tls.chain", "%d certificate(s), the last issued by %s, which the verifier trusts"
                              % (len(certificates), last.issuer.rfc4514_string()), subject)
-    return result.warned("tls.chain", "%d certificate(s) sent; the last, %s, is issued by %s, which was not sent and is not trusted here: "
-                         "send the intermediate certificates (the full chain file)" % (len(certificates), names[-1],
-                                                                                     last.issuer.rfc4514_string()), subject)
+    detail = ("%d certificate(s) sent; the last, %s, is issued by %s, which was not sent and is not trusted here: send the intermediate "
+              "certificates (the full chain file)" % (len(certificates), names[-1], last.issuer.rfc4514_string()))
+    return result.warned("tls.chain", detail, subject)
 
 
 def check_banner(result, subject, probe, reverse_names=()):

@@ -110,7 +110,7 @@ def zones_for(port, servers):
         "nomx.test": ["www A 127.0.0.1"],
         "nullmx.test": ["@ MX 0 ."],
         # Reverse DNS of the MX addresses (forward-confirmed for those that have an A record).
-        "0.0.127.in-addr.arpa": ["%s PTR %s." % (address.split(".")[-1], host) for host, (address, _options) in MX_HOSTS.items()],
+        "0.0.127.in-addr.arpa": ["%s PTR %s." % (address.rsplit(".", maxsplit=1)[-1], host) for host, (address, _options) in MX_HOSTS.items()],
     }
     for domain in MANY:
         zones[domain] = ["@ MX 10 mail.good.test."]
@@ -270,8 +270,8 @@ def test_require_dane_and_expected_tlsa(world):
 
 
 def test_model_dane_material_gives_the_expected_tlsa(world):
-    model = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": world.servers["mail.good.test"].certificate.cert_pem,
-                                                                     "next_public_key": NEXT_KEY_PEM}}]
+    certificate = world.servers["mail.good.test"].certificate.cert_pem
+    model = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": certificate, "next_public_key": NEXT_KEY_PEM}}]
     found = checks_of(only_domain(world.verify(mailsec_domains=model)[0]))
     assert found["dane.tlsa_expected"]["status"] == "pass"
     other_certificate = world.servers["mail.expired.test"].certificate.cert_pem

@@ -457,7 +457,7 @@ def check_banner(result, subject, probe, reverse_names=()):
     if not strangers:
         return result.passed("smtp.banner", "%s: the MX name%s" % (said, " or its reverse DNS name" if len(known) > 1 else ""), subject)
     return result.warned("smtp.banner", "%s: %s is neither the MX name %s nor a forward-confirmed reverse DNS name of its address; set "
-                         "the server's host name (postfix: myhostname) to the MX name" % (said, ", ".join(sorted(set(str(name) for name in strangers))),
+                         "the server's host name (postfix: myhostname) to the MX name" % (said, ", ".join(sorted(set(name or "(no name)" for name in strangers))),
                                                                                           subject), subject)
 
 

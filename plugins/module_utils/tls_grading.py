@@ -456,9 +456,9 @@ def check_banner(result, subject, probe, reverse_names=()):
     strangers = [name for name in (banner_name, ehlo_name) if name not in known]
     if not strangers:
         return result.passed("smtp.banner", "%s: the MX name%s" % (said, " or its reverse DNS name" if len(known) > 1 else ""), subject)
+    names = ", ".join(sorted(set(name or "(no name)" for name in strangers)))
     return result.warned("smtp.banner", "%s: %s is neither the MX name %s nor a forward-confirmed reverse DNS name of its address; set "
-                         "the server's host name (postfix: myhostname) to the MX name" % (said, ", ".join(sorted(set(name or "(no name)" for name in strangers))),
-                                                                                          subject), subject)
+                         "the server's host name (postfix: myhostname) to the MX name" % (said, names, subject), subject)
 
 
 def _greeting_name(banner):

@@ -61,6 +61,7 @@ MAIL_HOST = "mail." + HOSTING_ZONE  # mailcow: the MX of every domain but the DA
 WEB_HOST = "web." + HOSTING_ZONE  # traefik in front of the nginx:alpine MTA-STS container
 MAIL_ADDRESS = "127.0.0.1"
 DANE_MX_ADDRESS = "127.0.0.2"  # the DANE domain's MX is a server of its own
+REVERSE_ZONE = "0.0.127.in-addr.arpa"  # the PTR records of both
 REPORT_NAME = "mailsec-verify"
 # What the sandbox cannot make real, and why a check of that name may warn here (none is expected today).
 EXPLAINED_WARNINGS = {}
@@ -230,6 +231,10 @@ class Sandbox:
     def certificate_path(self, host):
         return self.host_dir(host, "ssl", host + ".chain.pem")
 
+    def next_key_path(self, host):
+        """The key a DANE MX will switch to: its 3 1 1 record is published beside the current one (a rollover scheme)."""
+        return self.host_dir(host, "ssl", host + ".next.key")
+
     # ----- life cycle ------------------------------------------------------------------------
 
     def __enter__(self):
@@ -253,6 +258,8 @@ class Sandbox:
         self._prepare_hosts()
         zones = {HOSTING_ZONE: ["mail A %s" % MAIL_ADDRESS, "web A %s" % MAIL_ADDRESS]}
         zones.update({domain.name: domain.zone() for domain in self.world})
+        # Reverse DNS of the MX addresses, forward-confirmed, as a hosting provider sets it.
+        zones[REVERSE_ZONE] = ["%s PTR %s." % (address.rsplit(".", maxsplit=1)[-1], host) for host, address in self._mx_addresses()]
         signed = [domain.name for domain in self.world if domain.kind == "dane"]
         self.bind = self._stack.enter_context(BindServer(zones, dnssec_zones=signed, directory=self._server_dir("bind")))
         self.resolver = self._stack.enter_context(UnboundResolver(self.bind, directory=self._server_dir("unbound")))
@@ -283,15 +290,23 @@ class Sandbox:
             os.makedirs(self.host_dir(host, "dkim"), mode=0o700)
             os.makedirs(self.host_dir(host, "ssl"), mode=0o700)
 
+    def _mx_addresses(self):
+        """``[(MX host, address)]``, the mailcow host first."""
+        pairs = sorted({(domain.mx, DANE_MX_ADDRESS if domain.kind == "dane" else MAIL_ADDRESS) for domain in self.world},
+                       key=lambda pair: pair[0] != MAIL_HOST)
+        if len([host for host, address in pairs if address == DANE_MX_ADDRESS]) > 1:
+            raise ValueError("the sandbox has one address for DANE MX hosts; %s would be the second" % pairs[-1][0])
+        return pairs
+
     def _start_mx_hosts(self):
         # Every MX listens on the same port (the one verify_smtp_tls knocks on), each on its own address.
         port = None
-        for host, address in sorted({(domain.mx, DANE_MX_ADDRESS if domain.kind == "dane" else MAIL_ADDRESS) for domain in self.world},
-                                    key=lambda pair: pair[0] != MAIL_HOST):
-            if address == DANE_MX_ADDRESS and any(server.address == DANE_MX_ADDRESS for server in self.smtp.values()):
-                raise ValueError("the sandbox has one address for DANE MX hosts; %s would be the second" % host)
+        for host, address in self._mx_addresses():
             issued = self.ca.issue(host)
             issued.write(self.host_dir(host, "ssl"), host)
+            if address == DANE_MX_ADDRESS:
+                with open(os.open(self.next_key_path(host), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="ascii") as handle:
+                    handle.write(self.ca.issue(host).key_pem)
             server = SmtpServer(host, self.ca, certificate=issued, address=address)
             server.port = port
             self.smtp[host] = self._stack.enter_context(server)
@@ -334,6 +349,7 @@ class Sandbox:
             if any(domain.kind == "dane" and domain.mx == host for domain in domains):
                 # The TLSA owner name carries the port senders connect to: 25 in the world, this MX's port here.
                 mx_hosts[host]["mailsec_tlsa_certificates"] = [{"mx": host, "certificate": self.certificate_path(host),
+                                                                "next_public_key": self.next_key_path(host),
                                                                 "port": self.smtp[host].port}]
         mailcow_host = mx_hosts.pop(MAIL_HOST)
         mailcow_host.update({

@@ -65,3 +65,43 @@ options:
     choices: [full, brief, omit]
     default: full
 """
+
+    # verify_dns: DNS blocklists (module_utils/dnsbl.py), off unless zones are given.
+    BLOCKLISTS = r"""
+options:
+  dnsbl_zones:
+    description:
+      - DNS blocklists of addresses (RFC 5782) to look the MX addresses up in, for example C(zen.spamhaus.org); each
+        address is asked as C(<reversed address>.<zone>) (octets for IPv4, nibbles for IPv6).
+      - Empty (the default) looks nothing up, because every lookup tells the list's operator which addresses you check;
+        many lists also refuse queries from public resolvers (that answer warns). An answer in 127.0.0.0/8 means listed
+        and fails C(dnsbl.address); NXDOMAIN means not listed.
+    type: list
+    elements: str
+    default: []
+  dnsbl_domain_zones:
+    description:
+      - DNS blocklists of domain names (RFC 5782 2.3), for example C(dbl.spamhaus.org); the domain is asked as
+        C(<domain>.<zone>) and a listing fails C(dnsbl.domain). Empty (the default) looks nothing up.
+    type: list
+    elements: str
+    default: []
+"""
+
+    # verify_smtp_tls: the guidance the STARTTLS offer is graded against (module_utils/tls_grading.py).
+    TLS_GRADING = r"""
+options:
+  tls_guidance:
+    description:
+      - The guidance that the protocol versions, cipher suites, key exchange groups and certificate key of each MX host
+        are graded against. Mozilla's server-side TLS guidelines version 5.7, configuration C(intermediate) (TLS 1.2 and
+        1.3, AEAD suites with forward secrecy, X25519/P-256/P-384, RSA keys of 2048 bits or ECDSA P-256/P-384) or
+        C(modern) (TLS 1.3 only).
+      - Each distinct MX host and port gets a few more STARTTLS sessions, one per protocol version, key exchange group and
+        round of cipher suites outside the guidance (at most 6), and one over its other address family (IPv6 when the
+        probe used IPv4), all within O(timeout). C(none) makes none of them (the certificate's key and chain are
+        still checked).
+    type: str
+    choices: [mozilla-intermediate-5.7, mozilla-modern-5.7, none]
+    default: mozilla-intermediate-5.7
+"""

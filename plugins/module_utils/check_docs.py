@@ -22,6 +22,35 @@ CHECKS = {
         "doc": "docs/checks.md#the-checks",
         "verifiers": ["verify_dns"],
     },
+    "dnssec.records": {
+        "fix": ("sign the zone and publish its DS at the parent (DANE needs it); re-sign a bogus zone or fix its DS "
+                "at once, because validating resolvers see none of its records meanwhile; give a validating resolver "
+                "as `nameservers`"),
+        "doc": "docs/checks.md#the-checks",
+        "verifiers": ["verify_dns"],
+    },
+    "mx.null": {
+        "fix": ("publish exactly `MX 0 .` for a domain that never receives mail, and nothing else; or remove it and "
+                "publish the real MX hosts"),
+        "doc": "docs/checks.md#the-checks",
+        "verifiers": ["verify_dns"],
+    },
+    "mx.target": {
+        "fix": "point each MX at a host name with its own A/AAAA records (not at a CNAME, not at an address)",
+        "doc": "docs/checks.md#the-checks",
+        "verifiers": ["verify_dns"],
+    },
+    "dnsbl.address": {
+        "fix": ("find out on the list's site why the address is listed (a compromised account, an open relay, a "
+                "dynamic address), fix that, then ask for removal; query through a resolver of your own"),
+        "doc": "docs/checks.md#the-checks",
+        "verifiers": ["verify_dns"],
+    },
+    "dnsbl.domain": {
+        "fix": "find out why the domain is listed (links in spam, a compromised site) and ask for removal",
+        "doc": "docs/checks.md#the-checks",
+        "verifiers": ["verify_dns"],
+    },
     "spf.enabled": {
         "fix": "nothing; set `spf` on the domain to have it published and checked",
         "doc": "docs/checks.md#the-checks",
@@ -229,6 +258,18 @@ CHECKS = {
         "doc": "docs/checks-transport.md#fixes-1",
         "verifiers": ["verify_smtp_tls"],
     },
+    "smtp.ptr": {
+        "fix": ("ask whoever owns the address (the hosting provider; for your own block, your reverse zone) to set "
+                "its PTR to the MX host name, for IPv4 and for IPv6."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "smtp.fcrdns": {
+        "fix": ("publish an A (or AAAA) record with the address at the PTR name, or change the PTR to a name that has "
+                "it, so that the two directions agree."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
     "smtp.connect": {
         "fix": ("the MX must accept connections on port 25 from the Internet and greet with 220. A timeout means a "
                 "firewall drops the connection or the server is overloaded; a 554 greeting means it refuses this "
@@ -255,6 +296,47 @@ CHECKS = {
         "doc": "docs/checks-transport.md#fixes-1",
         "verifiers": ["verify_smtp_tls"],
     },
+    "tls.versions": {
+        "fix": "postfix: `smtpd_tls_protocols = >=TLSv1.2` (and `smtpd_tls_mandatory_protocols`); never allow SSL 3.",
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "tls.ciphers": {
+        "fix": ("postfix: `smtpd_tls_ciphers = high`, `tls_high_cipherlist = ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM`, "
+                "`smtpd_tls_exclude_ciphers = aNULL`; drop any `@SECLEVEL=0` from the cipher lists."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "tls.groups": {
+        "fix": ("postfix: `tls_eecdh_auto_curves = X25519 prime256v1 secp384r1` (or leave the default, which includes "
+                "them)."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "tls.certificate_key": {
+        "fix": ("issue the certificate for a new RSA key of 2048 bits or more, or an ECDSA P-256 key, signed with "
+                "SHA-256 (every public CA does); with DANE `3 1 1`, publish the new key's record first."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "tls.chain": {
+        "fix": ("configure the full chain file (the leaf, then the intermediates); postfix: `smtpd_tls_chain_files = "
+                "key.pem, fullchain.pem`, mailcow does it already."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "smtp.address_family": {
+        "fix": ("the MX publishes an address it does not serve: make the mail server listen there (postfix: "
+                "`inet_protocols = all`) and open the firewall for IPv6 port 25, or remove the AAAA (A) record."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "smtp.banner": {
+        "fix": ("set the server's name to the MX host name (postfix: `myhostname`; mailcow: `MAILCOW_HOSTNAME`), or "
+                "make the PTR of its address that name."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
     "dane.tlsa": {
         "fix": ("publish `_25._tcp.<mx host> TLSA 3 1 1 <sha256 of the key>` (the `tlsa_record` module or "
                 "`mail_records` with `dane` on) in a signed zone, or drop `require_dane`."),
@@ -272,6 +354,13 @@ CHECKS = {
         "fix": ("the records do not describe the key the server uses (a key rolled without publishing the new TLSA "
                 "first). The detail gives the `3 1 1` value of the presented key; publish it, wait two TTLs, then "
                 "remove the old one. With `3 1 1` records, renewals that keep the key need no DNS change."),
+        "doc": "docs/checks-transport.md#fixes-1",
+        "verifiers": ["verify_smtp_tls"],
+    },
+    "dane.tlsa_rollover": {
+        "fix": ("publish the next key's `3 1 1` record beside the current one (`dane.next_public_key` in the "
+                "inventory does), or a `2 1 1` record of the issuing CA and send that CA certificate in the chain; "
+                "then a key change needs no DNS change on the day."),
         "doc": "docs/checks-transport.md#fixes-1",
         "verifiers": ["verify_smtp_tls"],
     },

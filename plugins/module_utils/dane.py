@@ -547,3 +547,40 @@ def matching_records(tlsa_values, chain_der):
     """The values of ``tlsa_values`` that match the presented chain, in their order."""
     chain = [_certificate_der(certificate) for certificate in chain_der or []]
     return [value for value in tlsa_values or [] if match(value, chain)]
+
+
+def rollover(usable, matched=()):
+    """``(status, detail)`` for a key change: a single usable TLSA record leaves no room for one.
+
+    Two schemes make room (RFC 7671 8.1, RFC 7672 3.1): ``current + next`` (a record for the key
+    in use and one for the key that replaces it, published at least two TTLs ahead), or
+    ``3 1 1 + 2 1 1`` (the server's key and its issuing CA's, so a new key from the same CA still
+    matches). ``usable``: the usable records (usages 2 and 3); ``matched``: those the presented
+    chain matches. A DANE-TA (2) record counts only when it matches: it needs the server to send
+    the CA certificate, and one that matches nothing the server sends will not match after a
+    key change either.
+    """
+    matched_keys = set(_record_key(value) for value in matched)
+    distinct, idle_ta = [], []
+    for value in usable:
+        key = _record_key(value)
+        if key in distinct or key in idle_ta:
+            continue
+        if key[0] == 2 and key not in matched_keys:
+            idle_ta.append(key)
+        else:
+            distinct.append(key)
+    idle = ("; %d DANE-TA record(s) match no certificate the server sends, so they give no room: send the CA certificate in the "
+            "chain" % len(idle_ta)) if idle_ta else ""
+    if len(distinct) >= 2:
+        usages = sorted(set(key[0] for key in distinct))
+        scheme = "3 x x + 2 x x (the key and its issuing CA)" if usages == [2, 3] else "current + next (%d records)" % len(distinct)
+        return "pass", "rollover scheme %s%s" % (scheme, idle)
+    return "warn", ("a single usable TLSA record leaves no room for a key change: a new key breaks DANE delivery until its record has "
+                    "spread; publish the next key's 3 1 1 record beside it (dane.next_public_key), or a 2 1 1 record of the issuing CA "
+                    "that the server sends in its chain%s" % idle)
+
+
+def _record_key(value):
+    parsed = parse(value)
+    return (parsed["usage"], parsed["selector"], parsed["matching_type"], parsed["data"])

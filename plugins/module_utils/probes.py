@@ -904,6 +904,7 @@ class SmtpProbe:
         self.stage = "connect"
         self.complete = False
         self.banner = None
+        self.ehlo_name = None
         self.ehlo_keywords = []
         self.starttls = None
         self.tls_version = None
@@ -934,6 +935,7 @@ class SmtpProbe:
             "address": self.address if isinstance(self.address, str) else None,
             "port": self.port,
             "banner": self.banner,
+            "ehlo_name": self.ehlo_name,
             "ehlo_keywords": list(self.ehlo_keywords),
             "starttls": self.starttls,
             "tls_version": self.tls_version,
@@ -1049,6 +1051,7 @@ async def _smtp_session(result, context, helo_name, record):
             raise _ProbeFailure(SMTP, "%s: EHLO answered %d %s" % (what, code, " ".join(texts)))
         keywords = ehlo_keywords(texts)
         if record:
+            result.ehlo_name = texts[0].split(" ", 1)[0] if texts and texts[0] else None
             result.ehlo_keywords = keywords
             result.starttls = "STARTTLS" in keywords
             result.timing["ehlo"] = _elapsed(start)
@@ -1150,3 +1153,60 @@ async def aprobe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=N
 def probe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None):
     """``aprobe_smtp`` in an event loop of its own (see there)."""
     return run(aprobe_smtp(host, address, port, timeout, ca_path, helo_name))
+
+
+class Handshake:
+    """One extra STARTTLS handshake made with a context of the caller's (``tls_grading``'s probes).
+
+    ``accepted`` is True when the handshake completed, False when the server (or OpenSSL, for the
+    context given) refused it (``detail`` says why), None when it could not be tried (no
+    connection, no STARTTLS, a timeout).
+    """
+
+    __slots__ = ("address", "accepted", "tls_version", "cipher", "chain_der", "detail")
+
+    def __init__(self, address):
+        self.address = address
+        self.accepted = None
+        self.tls_version = None
+        self.cipher = None
+        self.chain_der = []
+        self.detail = None
+
+
+async def astarttls_handshake(host, address, port, context, timeout=DEFAULT_TIMEOUT, helo_name=None):
+    """EHLO, STARTTLS and one handshake at ``address`` with ``context`` (which decides versions,
+    ciphers, groups and verification), then QUIT; a Handshake, never raises on network failure."""
+    outcome = Handshake(address)
+    session = SmtpProbe(host, address, port)
+    what = "%s port %d" % (host, port)
+
+    async def attempt():
+        try:
+            channel = await _smtp_session(session, context, helo_name, record=False)
+        except _ProbeFailure as failure:
+            if failure.kind == TLS:
+                outcome.accepted = False
+            outcome.detail = failure.detail
+            return
+        except ssl.SSLError as exc:
+            outcome.accepted, outcome.detail = False, "%s: TLS handshake failed: %s" % (what, exc.reason or exc)
+            return
+        try:
+            tls = channel.tls_object()
+            outcome.accepted = True
+            outcome.tls_version = tls.version()
+            cipher = tls.cipher()
+            outcome.cipher = cipher[0] if cipher else None
+            outcome.chain_der = presented_chain(tls)
+            await _quit(channel, what)
+        finally:
+            channel.abort()
+
+    try:
+        await within(timeout, attempt())
+    except asyncio.TimeoutError:
+        outcome.detail = _timeout_detail(what, "tls", timeout, [address])
+    except (OSError, EOFError) as exc:
+        outcome.detail = "%s: the connection failed: %s" % (what, exc or type(exc).__name__)
+    return outcome

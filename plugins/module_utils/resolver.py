@@ -625,6 +625,7 @@ class Resolver:
         self.want_dnssec = bool(want_dnssec)
         self.concurrency = concurrency
         self._cache = {} if cache else None
+        self.checking_disabled = False  # the CD bit (RFC 4035 3.2.2): see ``without_validation``
         self._states = {}
         self._states_lock = threading.Lock()
         self.queries_sent = 0
@@ -636,6 +637,14 @@ class Resolver:
             return self
         return Resolver(list(self.nameservers), timeout=self.timeout, lifetime=self.lifetime, want_dnssec=self.want_dnssec,
                         concurrency=max(1, self.concurrency // parts), cache=self._cache is not None, transport=self.transport)
+
+    def without_validation(self):
+        """This resolver asking with the CD bit set: a validating resolver then answers data whose
+        signatures do not validate, which tells a bogus chain from a zone that is broken."""
+        twin = Resolver(list(self.nameservers), timeout=self.timeout, lifetime=self.lifetime, want_dnssec=self.want_dnssec,
+                        concurrency=self.concurrency, cache=False, transport=self.transport)
+        twin.checking_disabled = True
+        return twin
 
     # ----- per event loop ------------------------------------------------------------------
 
@@ -937,7 +946,7 @@ class Resolver:
     async def _ask_channel(self, channel, server, name, code, timeout):
         loop = asyncio.get_running_loop()
         message_id = channel.new_id()
-        wire = dnswire.encode_query(message_id, name, code, dnssec_ok=self.want_dnssec,
+        wire = dnswire.encode_query(message_id, name, code, dnssec_ok=self.want_dnssec, checking_disabled=self.checking_disabled,
                                     payload=65535 if isinstance(channel, _TcpChannel) else dnswire.EDNS_PAYLOAD)
         future = loop.create_future()
         channel.watch(message_id, future, name, code, timeout, loop)

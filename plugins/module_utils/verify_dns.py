@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from ansible_collections.mailsec.posture.plugins.module_utils import dkim, dmarc, mta_sts, spf, tlsrpt, verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils import dkim, dmarc, dns_depth, dnsbl, mta_sts, spf, tlsrpt, verify_input
 from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.names import fqdn, normalize_domain
@@ -47,6 +47,7 @@ OVERALL_TIMEOUT_FACTOR = 3
 # Every check this verifier makes: name -> what it checks. docs/checks.md explains how to fix each.
 CHECKS = {
     "mx.records": "the domain has MX records (and, with the inventory, the expected MX hosts)",
+    **dns_depth.CHECKS,
     "spf.enabled": "SPF is off for this domain in the inventory: nothing to check",
     "spf.record": "exactly one TXT record at the domain starts with v=spf1",
     "spf.syntax": "the SPF record follows RFC 7208's grammar",
@@ -389,8 +390,8 @@ def _check_mx(result, domain, answer, spec, facts):
         return result.failed("mx.records", "no MX records (%s): senders fall back to the domain's address, or cannot deliver at all"
                              % answer.kind.upper())
     hosts = sorted(exchange for _preference, exchange in answer.records)
-    if hosts == [""]:
-        return result.warned("mx.records", "null MX (RFC 7505): the domain accepts no mail")
+    if hosts == [""] and spec is None:
+        return result.passed("mx.records", "null MX (RFC 7505): the domain accepts no mail")
     listed = ", ".join("%d %s" % value for value in sorted(answer.records))
     if spec is not None:
         wanted = sorted(item["host"] for item in spec["mx"])
@@ -668,9 +669,9 @@ def _enabled(result, spec, standard):
     return False
 
 
-async def verify_domain(resolver, target, profile="standard", dkim_selectors=(), expected=None, shared=None):
+async def verify_domain(resolver, target, profile="standard", dkim_selectors=(), expected=None, shared=None, blocklists=((), ())):
     """The checks of one domain: ``{domain, status, checks, dns}``. ``shared`` holds what the domains
-    of one run share (parsed SPF include records)."""
+    of one run share (parsed SPF include records); ``blocklists``: ``(address zones, domain zones)``."""
     shared = {} if shared is None else shared
     domain = target.name
     spec = target.spec
@@ -685,7 +686,11 @@ async def verify_domain(resolver, target, profile="standard", dkim_selectors=(),
     dkim_answers = answers[7:]
 
     _check_mx(result, domain, mx, spec, facts)
-    work = []
+    null_mx = dns_depth.check_null_mx(result, domain, mx)
+    # The domain's own records; the policy host's addresses (answers 4 and 5) may well live in the web host's zone.
+    own = answers[:4] + answers[6:]
+    work = [dns_depth.check_dnssec(resolver, result, domain, own, bool(spec is not None and spec.get("dane"))),
+            dns_depth.check_mx_targets(resolver, result, domain, mx, facts, *blocklists)]
     if _enabled(result, spec, "spf"):
         work.append(_check_spf(resolver, result, domain, txt, profile, facts, shared))
     if spec is None and not selectors:
@@ -696,7 +701,9 @@ async def verify_domain(resolver, target, profile="standard", dkim_selectors=(),
             _check_dkim(result, domain, selector, answer, wanted.get(selector), facts)
     if _enabled(result, spec, "dmarc"):
         work.append(_check_dmarc(resolver, result, domain, dmarc_txt, spec, profile, facts))
-    if _enabled(result, spec, "mta_sts"):
+    if null_mx and not sts_txt.ok and not sts_txt.failed:
+        result.passed("mta_sts.txt", "no MTA-STS record, and none needed: the null MX says %s accepts no mail" % domain, _STS_TXT_PREFIX + domain)
+    elif _enabled(result, spec, "mta_sts"):
         _check_mta_sts(result, domain, sts_txt, [host_a, host_aaaa], facts)
     if _enabled(result, spec, "tlsrpt"):
         _check_tlsrpt(result, domain, tlsrpt_txt, facts)
@@ -720,7 +727,8 @@ def _in_check_order(check_list):
     return sorted(check_list, key=lambda check: _ORDER.get(check["name"], len(_ORDER)))
 
 
-def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_records=None, overall_timeout=None, processes=1):
+def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_records=None, overall_timeout=None, processes=1,
+           blocklists=((), ())):
     """Verify every target concurrently; the per-domain results in the order given.
 
     ``processes`` > 1 spreads the domains over that many processes (``verify_input.spread``),
@@ -744,7 +752,8 @@ def verify(targets, resolver, profile="standard", dkim_selectors=(), expected_re
         shared = {}
 
         async def every():
-            return await asyncio.gather(*(verify_domain(share_resolver, target, profile, selectors, expected, shared) for target in chunk))
+            return await asyncio.gather(*(verify_domain(share_resolver, target, profile, selectors, expected, shared, blocklists)
+                                          for target in chunk))
 
         return share_resolver.run(every(), overall_timeout)
 
@@ -779,10 +788,12 @@ def run(params):
             expected_records = desired_records(model)
         except MailsecError:
             expected_records = None  # the model lacks what only publishing needs; checks from the spec still run
+    blocklists = (dnsbl.normalize_zones(params.get("dnsbl_zones"), "dnsbl_zones"),
+                  dnsbl.normalize_zones(params.get("dnsbl_domain_zones"), "dnsbl_domain_zones"))
     resolver = verify_input.make_resolver(params.get("nameservers"), timeout, params.get("concurrency"))
     processes = verify_input.process_count(params.get("processes"), len(targets), params.get("concurrency"))
     domain_results = verify(targets, resolver, params.get("profile") or "standard", params.get("dkim_selectors") or (),
-                            expected_records, overall, processes)
+                            expected_records, overall, processes, blocklists)
     if not params.get("facts"):
         # Opt-in: for a thousand domains these small mappings cost Ansible about half a second to
         # carry back, and the checks' details already say what was found.

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ansible_collections.mailsec.posture.plugins.module_utils import dane, probes, verify_input, verify_mta_sts
+from ansible_collections.mailsec.posture.plugins.module_utils import dane, fcrdns, probes, tls_grading, verify_input, verify_mta_sts
 from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 
@@ -50,6 +50,8 @@ class MxHost:
         self.address_answers = []
         self.tlsa = None
         self.probe = None
+        self.grade = None  # tls_grading.HostGrade: the extra handshakes, once per host and port
+        self.reverses = []  # fcrdns.Reverse per address
 
     @property
     def tlsa_name(self):
@@ -74,6 +76,8 @@ class MxHost:
             "tlsa": self.tlsa_values,
             "tlsa_authenticated": bool(self.tlsa is not None and self.tlsa.ok and self.tlsa.authenticated),
             "probe": probe,
+            "tls_grade": self.grade.facts() if self.grade is not None else None,
+            "reverse_dns": [entry.facts() for entry in self.reverses],
         }
 
 
@@ -105,7 +109,7 @@ class Plan:
 
 
 def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
-           learn_modes=True, policy_port=verify_mta_sts.DEFAULT_PORT):
+           learn_modes=True, policy_port=verify_mta_sts.DEFAULT_PORT, tls_guidance=tls_grading.DEFAULT_GUIDANCE):
     """Resolve every domain and MX host, then probe each distinct MX host once, in the resolver's loop.
 
     Lookups first (every domain's MX, and with ``learn_modes`` its ``_mta-sts`` record and policy
@@ -139,12 +143,20 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
         for index, mx_host in enumerate(hosts):
             mx_host.address_answers = answers[index * 3:index * 3 + 2]
             mx_host.tlsa = answers[index * 3 + 2]
+        reverses = await fcrdns.lookup(resolver, [address for mx_host in hosts for address in mx_host.addresses])
+        for mx_host in hosts:
+            mx_host.reverses = [reverses[address] for address in dict.fromkeys(mx_host.addresses)]
 
         async def probe(mx_host):
             if mx_host.addresses:
                 async with slots:
                     mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=port, timeout=timeout, ca_path=ca_path,
                                                              helo_name=helo_name)
+                    if tls_guidance != tls_grading.NO_GRADING and mx_host.probe.handshake:
+                        # Within the same timeout as the probe: a call stays bounded by one timeout.
+                        left = timeout - mx_host.probe.timing.get("total", 0)
+                        mx_host.grade = await tls_grading.grade_host(mx_host.host, mx_host.addresses, port, mx_host.probe, tls_guidance,
+                                                                     left, helo_name)
 
         jobs = [probe(mx_host) for mx_host in hosts]
         jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True) for live in plan.policies.values()]
@@ -272,6 +284,8 @@ def _check_tlsa(result, mx_host, required, expected_values):
         matched = dane.matching_records(usable, probe.chain_der)
         if matched:
             result.passed("dane.tlsa_match", "the presented chain matches %s" % ", ".join(_short(value) for value in matched), subject)
+            status, detail = dane.rollover(usable, matched)
+            result.add("dane.tlsa_rollover", status, detail, subject)
         else:
             spki = (probe.certificate or {}).get("spki_sha256")
             hint = " (the leaf's key would be '3 1 1 %s')" % spki if spki else ""
@@ -352,8 +366,10 @@ def evaluate(target, plan, expected, mode_source="auto", require_dane=False, exp
             if not _check_address(result, mx_host):
                 _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
                 continue
+            fcrdns.check(result, host, mx_host.reverses)
             if _check_connection(result, mx_host):
                 _check_certificate(result, mx_host, mode, source, expiry_warn_days)
+                _check_tls_depth(result, mx_host)
             _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
             any_tlsa = any_tlsa or bool(mx_host.tlsa_values)
         if any_tlsa and not answer.authenticated:
@@ -366,6 +382,15 @@ def evaluate(target, plan, expected, mode_source="auto", require_dane=False, exp
     entry = result.as_dict()
     entry["mx"] = entry_hosts
     return entry
+
+
+def _check_tls_depth(result, mx_host):
+    """The graded checks of tls_grading (the certificate's key and chain also without the extra handshakes), and smtp.banner."""
+    if mx_host.grade is not None:
+        tls_grading.check_host(result, mx_host.host, mx_host.grade, mx_host.probe)
+    else:
+        tls_grading.check_certificate(result, mx_host.host, tls_grading.GUIDANCES[tls_grading.DEFAULT_GUIDANCE], mx_host.probe)
+    tls_grading.check_banner(result, mx_host.host, mx_host.probe, fcrdns.confirmed_names(mx_host.reverses))
 
 
 def _check_address(result, mx_host):
@@ -382,11 +407,12 @@ def _check_address(result, mx_host):
 
 
 def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
-           mode_source="auto", require_dane=False, expiry_warn_days=14, policy_port=verify_mta_sts.DEFAULT_PORT):
+           mode_source="auto", require_dane=False, expiry_warn_days=14, policy_port=verify_mta_sts.DEFAULT_PORT,
+           tls_guidance=tls_grading.DEFAULT_GUIDANCE):
     """Verify every target; the per-domain results in order, and the distinct MX hosts' facts."""
     with verify_input.collector_paused():
         plan = gather([target.name for target in targets], resolver, port, timeout, ca_path, concurrency, helo_name,
-                      learn_modes=mode_source == "auto", policy_port=policy_port)
+                      learn_modes=mode_source == "auto", policy_port=policy_port, tls_guidance=tls_guidance)
         domain_results = [evaluate(target, plan, expected, mode_source, require_dane, expiry_warn_days) for target in targets]
         return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()]
 
@@ -401,6 +427,7 @@ def run(params):
     mode_source = params.get("mta_sts_mode") or "auto"
     if mode_source not in MODE_SOURCES:
         raise SpecError("mta_sts_mode", "must be one of %s, got %r" % (", ".join(MODE_SOURCES), mode_source))
+    tls_guidance = tls_grading.check_guidance(params.get("tls_guidance"))
     targets, _model = verify_input.targets(params.get("domains"), params.get("mailsec_domains"), params.get("mail_host"), params.get("domain_defaults"))
     expected = verify_input.expected_state(params.get("expected"))
     resolver = verify_input.make_resolver(params.get("nameservers"), params["timeout"], params["concurrency"])
@@ -417,6 +444,7 @@ def run(params):
         require_dane=bool(params.get("require_dane")),
         expiry_warn_days=params["expiry_warn_days"],
         policy_port=params.get("mta_sts_port") or verify_mta_sts.DEFAULT_PORT,
+        tls_guidance=tls_guidance,
     )
     result, failure = verify_input.outcome(domain_results, params["fail_on"])
     result["mx_hosts"] = hosts

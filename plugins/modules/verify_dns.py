@@ -13,7 +13,13 @@ version_added: 0.1.0
 short_description: Verify the mail DNS records of many domains in live DNS
 description:
   - For every domain, looks up and checks what senders and receivers read from DNS, all domains concurrently in one call.
-  - C(mx.records) MX records exist (with O(mailsec_domains), the inventory's MX hosts are among them).
+  - C(mx.records) MX records exist (with O(mailsec_domains), the inventory's MX hosts are among them). C(mx.null) a null
+    MX (RFC 7505) stands alone with preference 0; the domain then needs no MTA-STS record. C(mx.target) every MX host is a
+    name with addresses, not an alias (CNAME) nor an address literal.
+  - C(dnssec.records) the domain's own records carry the AD bit of a validating resolver; a bogus chain (SERVFAIL, but
+    data with the CD bit) fails, and so does an unvalidated one when DANE is on in O(mailsec_domains).
+  - C(dnsbl.address) and C(dnsbl.domain) (only with O(dnsbl_zones), O(dnsbl_domain_zones)) the MX addresses and the domain
+    are not on those DNS blocklists.
   - C(spf.record) exactly one SPF record; C(spf.syntax) it follows RFC 7208; C(spf.all) C(+all) fails, C(?all) and a missing
     C(all) warn, C(~all) warns under O(profile=strict); C(spf.lookups) at most 10 DNS-querying terms and C(spf.void_lookups) at
     most 2 lookups that find nothing for either sender address family, both counted live through every include and redirect (RFC 7208 4.6.4);
@@ -40,6 +46,7 @@ description:
 extends_documentation_fragment:
   - mailsec.posture.verify
   - mailsec.posture.verify.fleet
+  - mailsec.posture.verify.blocklists
 options:
   mailsec_domains:
     description:
@@ -236,6 +243,8 @@ def main():
             profile={"type": "str", "default": "standard", "choices": list(PROFILES)},
             overall_timeout={"type": "float"},
             facts={"type": "bool", "default": False},
+            dnsbl_zones={"type": "list", "elements": "str", "default": []},
+            dnsbl_domain_zones={"type": "list", "elements": "str", "default": []},
         ),
         run,
         supports_check_mode=True,  # read-only: check mode runs the same checks

@@ -33,6 +33,7 @@ description:
     how to fix it. The task fails when a check at or above O(fail_on) fails.
 extends_documentation_fragment:
   - mailsec.posture.verify
+  - mailsec.posture.verify.tls_grading
 options:
   mailsec_domains:
     description:
@@ -200,6 +201,30 @@ mx_hosts:
         reason and detail, certificate facts, chain length, error kind and detail, timing in seconds), or null when
         the host has no address.
       type: dict
+    tls_grade:
+      description: What the extra STARTTLS sessions found (see O(tls_guidance)), or null when none were made.
+      type: dict
+      contains:
+        guidance:
+          description: The guidance graded against, with its version.
+          type: str
+        versions:
+          description: Protocol version -> true (accepted), false (refused) or null (not tested, e.g. this OpenSSL cannot offer SSLv3).
+          type: dict
+        weak_ciphers:
+          description: The cipher suites outside the guidance that the server accepted.
+          type: list
+          elements: str
+        groups:
+          description: Key exchange group of the guidance -> accepted or not.
+          type: dict
+        families:
+          description: C(IPv4)/C(IPv6) -> the address tried, whether STARTTLS worked there, and why not.
+          type: dict
+    reverse_dns:
+      description: Per address, its PTR names and those that resolve back to it (forward-confirmed).
+      type: list
+      elements: dict
 summary:
   description: Counts of domains and checks by status, and the overall status.
   returned: always
@@ -211,6 +236,7 @@ summary:
     status: pass
 """
 
+from ansible_collections.mailsec.posture.plugins.module_utils.tls_grading import GUIDANCE_CHOICES
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_module import run_verify_module, verify_argument_spec
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_smtp_tls import run
 
@@ -223,6 +249,7 @@ def main():
             mta_sts_mode={"type": "str", "default": "auto", "choices": ["auto", "enforce", "testing", "none"]},
             mta_sts_port={"type": "int", "default": 443},
             require_dane={"type": "bool", "default": False},
+            tls_guidance={"type": "str", "default": "mozilla-intermediate-5.7", "choices": list(GUIDANCE_CHOICES)},
         ),
         run,
         supports_check_mode=True,  # read-only: check mode runs the same checks

@@ -11,7 +11,9 @@ from harness.dnsclient import DnsEndpoint, server_identity
 from harness.zones import unrelated_anchor
 
 # RFC 6761/6762/7686/8375 names unbound answers itself by default; tests use them for their zones.
-_SPECIAL_ZONES = ("test.", "invalid.", "example.", "local.", "onion.", "home.arpa.")
+_SPECIAL_ZONES = ("test.", "invalid.", "example.", "local.", "onion.", "home.arpa.",
+                  # Reverse zones of loopback (RFC 6303): tests publish PTR records for 127.0.0.x and ::1 there.
+                  "127.in-addr.arpa.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.")
 
 
 class UnboundResolver(DnsEndpoint, ProcessServer):

@@ -160,7 +160,7 @@ def test_a_complete_domain_passes_every_check(world):
     result, failure = world.verify(["good.test"])
     assert failure is None
     assert statuses(result, "good.test") == {name: "pass" for name in [
-        "mx.records", "spf.record", "spf.syntax", "spf.all", "spf.lookups", "spf.void_lookups", "spf.includes", "dkim.record",
+        "mx.records", "dnssec.records", "mx.target", "spf.record", "spf.syntax", "spf.all", "spf.lookups", "spf.void_lookups", "spf.includes", "dkim.record",
         "dkim.key", "dmarc.record", "dmarc.policy", "dmarc.external_reports", "mta_sts.txt", "mta_sts.policy_host", "tlsrpt.record"]}
     assert only(result, "good.test", "spf.lookups")["detail"] == "2 DNS lookup(s) of at most 10: mx (1), include:_spf.good.test (1)"
     assert only(result, "good.test", "dmarc.external_reports")["subject"] == "reports.test"

@@ -10,6 +10,8 @@ import datetime
 import time
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dane, mta_sts, verify_smtp_tls
 from harness import Blackhole, BindServer, NginxServer, Site, SmtpServer, UnboundResolver
@@ -35,6 +37,10 @@ MX_HOSTS = {
 SIGNED = ["good.test", "wrongcert.test", "testingcert.test", "shared.test", "nostarttls.test", "tlsamismatch.test", "bogus.test",
           "expiring.test", "expired.test", "silent.test", "refused.test"]
 MANY = ["many%02d.test" % index for index in range(12)]
+# The key that replaces mail.good.test's: published beside the current one (a rollover scheme).
+NEXT_KEY_PEM = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+NEXT_KEY_TLSA = dane.tlsa_from_public_key(NEXT_KEY_PEM)
 
 
 def policy(mx, mode="enforce"):
@@ -83,7 +89,9 @@ def zones_for(port, servers):
 
     with_policy = ["mta-sts A 127.0.0.1", '_mta-sts TXT "v=STSv1; id=p1"']
     zones = {
-        "good.test": mx_zone("mail.good.test", tlsa_of("mail.good.test")) + with_policy,
+        # Two TLSA records: the key in use and the next one (a rollover scheme).
+        "good.test": mx_zone("mail.good.test", tlsa_of("mail.good.test")) + ["_%d._tcp.mail TLSA %s" % (port, NEXT_KEY_TLSA)]
+        + with_policy,
         # DANE-EE matches the key whatever the name: the certificate is wrong only for MTA-STS.
         "wrongcert.test": mx_zone("mail.wrongcert.test", tlsa_of("mail.wrongcert.test")) + with_policy,
         "testingcert.test": ["@ MX 10 mail.wrongcert.test."] + with_policy,
@@ -101,6 +109,8 @@ def zones_for(port, servers):
         "refused.test": mx_zone("mail.refused.test"),
         "nomx.test": ["www A 127.0.0.1"],
         "nullmx.test": ["@ MX 0 ."],
+        # Reverse DNS of the MX addresses (forward-confirmed for those that have an A record).
+        "0.0.127.in-addr.arpa": ["%s PTR %s." % (address.rsplit(".", maxsplit=1)[-1], host) for host, (address, _options) in MX_HOSTS.items()],
     }
     for domain in MANY:
         zones[domain] = ["@ MX 10 mail.good.test."]
@@ -147,8 +157,9 @@ def only_domain(result):
     return result["domains"][0]
 
 
-GOOD_CHECKS = ["smtp.mx", "smtp.address", "smtp.connect", "smtp.starttls", "smtp.certificate", "smtp.certificate_expiry",
-               "dane.tlsa", "dane.tlsa_dnssec", "dane.tlsa_match"]
+GOOD_CHECKS = ["smtp.mx", "smtp.address", "smtp.ptr", "smtp.fcrdns", "smtp.connect", "smtp.starttls", "smtp.certificate",
+               "smtp.certificate_expiry", "tls.versions", "tls.ciphers", "tls.groups", "tls.certificate_key", "tls.chain", "smtp.address_family",
+               "smtp.banner", "dane.tlsa", "dane.tlsa_dnssec", "dane.tlsa_match", "dane.tlsa_rollover"]
 
 
 def test_good_mx_passes_every_check(world):
@@ -194,6 +205,12 @@ def test_fault_is_named_by_its_check(world, domain, name, status, detail):
     assert detail % {"port": world.port} in found[name]["detail"]
     if status == "fail":
         assert "%s: %s" % (domain, name) in failure
+
+
+def test_chain_of_a_wrong_name_certificate_is_complete(world):
+    # OpenSSL built the chain to the trusted CA and refused only the name: nothing is missing from the chain.
+    found = checks_of(only_domain(world.verify(domains=["wrongcert.test"])[0]), "mail.wrongcert.test")
+    assert found["smtp.certificate"]["status"] == "fail" and found["tls.chain"]["status"] == "pass", found["tls.chain"]
 
 
 def test_certificate_severity_follows_the_mta_sts_mode(world):
@@ -243,16 +260,18 @@ def test_require_dane_and_expected_tlsa(world):
     assert found["dane.tlsa"]["status"] == "fail" and "DANE is expected for this MX" in found["dane.tlsa"]["detail"]
     good_tlsa = dane.tlsa_from_certificate(world.servers["mail.good.test"].certificate.cert_pem)
     owner = "_%d._tcp.mail.good.test." % world.port
-    expected = [{"name": owner, "type": "TLSA", "value": good_tlsa}, {"name": owner, "type": "TLSA", "value": "3 1 1 " + "77" * 32}]
+    expected = [{"name": owner, "type": "TLSA", "value": good_tlsa}, {"name": owner, "type": "TLSA", "value": NEXT_KEY_TLSA},
+                {"name": owner, "type": "TLSA", "value": "3 1 1 " + "77" * 32}]
     found = checks_of(only_domain(world.verify(domains=["good.test"], expected=expected)[0]))
     assert found["dane.tlsa_expected"]["status"] == "fail"
     assert found["dane.tlsa_expected"]["detail"] == "%s: missing 3 1 1 7777777777777777..." % owner.rstrip(".")
-    found = checks_of(only_domain(world.verify(domains=["good.test"], expected=expected[:1])[0]))
+    found = checks_of(only_domain(world.verify(domains=["good.test"], expected=expected[:2])[0]))
     assert found["dane.tlsa_expected"]["status"] == "pass"
 
 
 def test_model_dane_material_gives_the_expected_tlsa(world):
-    model = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": world.servers["mail.good.test"].certificate.cert_pem}}]
+    certificate = world.servers["mail.good.test"].certificate.cert_pem
+    model = [{"name": "good.test", "mx": ["mail.good.test"], "dane": {"port": world.port, "certificate": certificate, "next_public_key": NEXT_KEY_PEM}}]
     found = checks_of(only_domain(world.verify(mailsec_domains=model)[0]))
     assert found["dane.tlsa_expected"]["status"] == "pass"
     other_certificate = world.servers["mail.expired.test"].certificate.cert_pem

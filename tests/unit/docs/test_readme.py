@@ -17,6 +17,8 @@ from ansible_collections.mailsec.posture.plugins.module_utils import verify_dns
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 README = os.path.join(ROOT, "README.md")
 ENGINES = ("verify_dns", "verify_mta_sts", "verify_smtp_tls")
+# Engine modules that make checks for a verifier.
+HELPERS = {"verify_dns": ("dns_depth", "dnsbl"), "verify_smtp_tls": ("tls_grading", "fcrdns")}
 # The methods of checks.DomainChecks that record a check, with their least number of positional arguments
 # (a set's add() has one).
 CHECK_CALLS = {"passed": 2, "warned": 2, "failed": 2, "add": 3, "from_verdict": 3}
@@ -24,6 +26,7 @@ CHECK_CALLS = {"passed": 2, "warned": 2, "failed": 2, "add": 3, "from_verdict": 
 DYNAMIC_CHECK_CALLS = {
     ("verify_dns", "'%s.enabled' % standard"),  # every name is in verify_dns.CHECKS
     ("verify_mta_sts", "name"),  # the values of _CHECK_OF_ERROR
+    ("dnsbl", "check_name"),  # dnsbl.address or dnsbl.domain, both in verify_dns.CHECKS (from dns_depth.CHECKS)
 }
 # What a play's task may carry besides its module.
 TASK_KEYWORDS = {"name", "register", "delegate_to", "run_once", "when", "loop", "loop_control", "vars", "notify", "tags", "no_log",
@@ -126,6 +129,10 @@ def emitted_checks():
     emitted, dynamic = {}, set()
     for engine in ENGINES:
         names, calls = _engine_checks(engine)
+        for helper in HELPERS.get(engine, ()):
+            helper_names, helper_calls = _engine_checks(helper)
+            names |= helper_names
+            calls |= helper_calls
         emitted[engine] = names
         dynamic |= calls
     assert dynamic == DYNAMIC_CHECK_CALLS, "a check name is computed where this test does not look; teach it where the names come from"

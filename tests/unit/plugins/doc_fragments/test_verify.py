@@ -12,6 +12,9 @@ from ansible_collections.mailsec.posture.plugins.modules import verify_dns, veri
 
 FRAGMENT = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)
 FLEET = yaml.safe_load(ModuleDocFragment.FLEET)
+# The fragments of one verifier's own options: name -> their options.
+OWN_FRAGMENTS = {"mailsec.posture.verify.blocklists": yaml.safe_load(ModuleDocFragment.BLOCKLISTS)["options"],
+                 "mailsec.posture.verify.tls_grading": yaml.safe_load(ModuleDocFragment.TLS_GRADING)["options"]}
 MODULES = [verify_dns, verify_mta_sts, verify_smtp_tls]
 MODULE_IDS = ["verify_dns", "verify_mta_sts", "verify_smtp_tls"]
 
@@ -52,8 +55,10 @@ def test_the_fleet_fragment_documents_the_fleet_options_as_their_specs_define_th
 def test_each_verifier_documents_exactly_the_options_it_takes(module, monkeypatch):
     doc = yaml.safe_load(module.DOCUMENTATION)
     fragments = doc["extends_documentation_fragment"]
-    assert fragments[0] == "mailsec.posture.verify" and set(fragments[1:]) <= {"mailsec.posture.verify.fleet"}
+    assert fragments[0] == "mailsec.posture.verify" and set(fragments[1:]) <= {"mailsec.posture.verify.fleet"} | set(OWN_FRAGMENTS)
     shared = dict(FRAGMENT["options"], **(FLEET["options"] if "mailsec.posture.verify.fleet" in fragments else {}))
+    for name in fragments[1:]:
+        shared.update(OWN_FRAGMENTS.get(name, {}))
     assert not set(shared) & set(doc["options"])
     assert "attributes" not in doc
     documented = dict(doc["options"], **shared)

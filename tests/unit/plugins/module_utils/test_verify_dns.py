@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.mailsec.posture.plugins.doc_fragments.verify import ModuleDocFragment as VerifyDocFragment
-from ansible_collections.mailsec.posture.plugins.module_utils import spf, verify_dns, verify_input
+from ansible_collections.mailsec.posture.plugins.module_utils import dns_depth, spf, verify_dns, verify_input
 from ansible_collections.mailsec.posture.plugins.module_utils.checks import DomainChecks
 from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.resolver import Resolver
@@ -213,18 +213,23 @@ def test_every_check_is_documented():
 
 
 def test_every_check_made_is_a_known_one():
-    source = open(verify_dns.__file__, encoding="utf-8").read()
-    made = set(re.findall(r'result\.(?:passed|warned|failed|from_verdict)\(\s*"([a-z_]+\.[a-z_]+)"', source))
+    made = set()
+    for engine in (verify_dns, dns_depth):  # dnsbl names its two checks by a variable (both in dns_depth.CHECKS)
+        source = open(engine.__file__, encoding="utf-8").read()
+        made |= set(re.findall(r'result\.(?:passed|warned|failed|from_verdict)\(\s*"([a-z_]+\.[a-z_]+)"', source))
     made |= {"%s.enabled" % standard for standard in ("spf", "dkim", "dmarc", "mta_sts", "tlsrpt")}
+    made |= {"dnsbl.address", "dnsbl.domain"}
     assert made == set(verify_dns.CHECKS)
 
 
 def test_module_options_are_the_shared_ones_without_the_transport_ones():
     doc = yaml.safe_load(verify_dns_module.DOCUMENTATION)
-    assert doc["extends_documentation_fragment"] == ["mailsec.posture.verify", "mailsec.posture.verify.fleet"]
+    assert doc["extends_documentation_fragment"] == ["mailsec.posture.verify", "mailsec.posture.verify.fleet", "mailsec.posture.verify.blocklists"]
     documented = dict(doc["options"], **yaml.safe_load(VerifyDocFragment.DOCUMENTATION)["options"])
     documented.update(yaml.safe_load(VerifyDocFragment.FLEET)["options"])
+    documented.update(yaml.safe_load(VerifyDocFragment.BLOCKLISTS)["options"])
     shared = set(verify_input.COMMON_ARGUMENT_SPEC) - {"ca_path", "expiry_warn_days"}
-    assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts", "processes", "passing_checks"}
+    assert set(documented) == shared | {"dkim_selectors", "profile", "overall_timeout", "facts", "processes", "passing_checks", "dnsbl_zones",
+                                        "dnsbl_domain_zones"}
     for name in ("EXAMPLES", "RETURN"):
         assert yaml.safe_load(getattr(verify_dns_module, name))

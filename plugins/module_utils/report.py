@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import html
 
-from ansible_collections.mailsec.posture.plugins.module_utils import checks
+from ansible_collections.mailsec.posture.plugins.module_utils import checks, report_digest
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 
 DEFAULT_TITLE = "Mail security posture"
@@ -280,5 +280,7 @@ def render_html(report):
         parts.append("</ul>")
     parts.append("<h2>Domains</h2>")
     parts.append(_sections(report))
+    if report.get("reports_digest"):  # mail_reports' digest (the site playbook's reports stage)
+        parts.append(report_digest.render_section(report["reports_digest"]))
     parts.append("<script>%s</script></body></html>" % _SCRIPT)
     return "\n".join(parts) + "\n"

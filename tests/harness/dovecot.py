@@ -10,13 +10,18 @@ import imaplib
 import os
 import pwd
 import secrets
+import shutil
 import socket
 import ssl
+import tempfile
 
 from harness._process import PortTaken, ProcessServer, free_port, read_from, tail, write_text
 
-AUTH_USER = "dovecot"  # made by the Debian package
-MAIL_USER = "nobody"  # dovecot refuses root as a mail user; the mail files belong to this account
+
+
+# dovecot refuses root as a mail user; the mail files belong to this account, in a directory of their own
+# (the server's directory may sit inside a private one the mail user cannot pass through).
+MAIL_USER = "nobody"
 
 
 class DovecotServer(ProcessServer):
@@ -37,6 +42,12 @@ class DovecotServer(ProcessServer):
         self.ca = ca
         self.certificate = ca.issue([hostname, address])
         super().__init__("mailsec-dovecot-", address, directory, start_timeout)
+        self.mail_root = tempfile.mkdtemp(prefix="mailsec-dovecot-mail-")
+        os.chmod(self.mail_root, 0o711)
+
+    def close(self):
+        super().close()
+        shutil.rmtree(self.mail_root, ignore_errors=True)
 
     def _free_ports(self):
         return (free_port(self.address),)
@@ -53,21 +64,18 @@ class DovecotServer(ProcessServer):
 
     @property
     def maildir(self):
-        return self._dir.join("home", self.user, "Maildir")
+        return os.path.join(self.mail_root, self.user, "Maildir")
 
     def _config(self):
         owner = pwd.getpwnam(MAIL_USER)
         files = self.certificate.write(self._dir.path, "imap")
-        users = write_text(self._dir.join("users"), "%s:{PLAIN}%s::::::\n" % (self.user, self.password), mode=0o600)
-        auth = pwd.getpwnam(AUTH_USER)  # dovecot's auth process reads the password file as this account
-        os.chown(users, auth.pw_uid, auth.pw_gid)
+        write_text(self._dir.join("users"), "%s:{PLAIN}%s::::::\n" % (self.user, self.password), mode=0o600)
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(self.maildir, sub), exist_ok=True)
-        for top, dirs, _files in os.walk(self._dir.join("home")):
+        for top, dirs, _files in os.walk(os.path.join(self.mail_root, self.user)):
             os.chown(top, owner.pw_uid, owner.pw_gid)
             for name in dirs:
                 os.chown(os.path.join(top, name), owner.pw_uid, owner.pw_gid)
-        os.chmod(self._dir.path, 0o755)  # the mail user walks through it to its home
         return "\n".join([
             "protocols = imap",
             "listen = %s" % self.address,
@@ -84,9 +92,12 @@ class DovecotServer(ProcessServer):
             "auth_mechanisms = plain",
             "first_valid_uid = %d" % owner.pw_uid,
             "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%%u %s\n}" % self._dir.join("users"),
-            "userdb {\n  driver = static\n  args = uid=%d gid=%d home=%s/%%u\n}" % (owner.pw_uid, owner.pw_gid, self._dir.join("home")),
+            "userdb {\n  driver = static\n  args = uid=%d gid=%d home=%s/%%u\n}" % (owner.pw_uid, owner.pw_gid, self.mail_root),
             "mail_location = maildir:~/Maildir",
             "service imap-login {\n  inet_listener imap {\n    port = 0\n  }\n  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n}" % self.port,
+            # Root runs the auth and mail processes, so the server's directory may sit in a private (0700) one.
+            "service auth {\n  user = root\n}",
+            "service auth-worker {\n  user = root\n}",
             "service stats {\n  unix_listener stats-reader {\n    mode = 0600\n  }\n  unix_listener stats-writer {\n    mode = 0600\n  }\n}",
             "",
         ])

@@ -19,14 +19,14 @@ description:
     (a mail, an attachment, what it decompresses to) and count (attachments, archive members, records, messages) is bounded.
     A report that cannot be read is skipped with a warning naming it; a report seen twice (same organisation and report id)
     counts once.
-  - Summarises per inventory domain and day (RV(digest)) messages by source address (yours or not: the MX hosts' addresses
+  - Summarises per inventory domain and day (RV(digest)) messages by source address (yours or not, by the MX hosts' addresses
     and the SPF C(ip4)/C(ip6) networks of the inventory), aligned DKIM and SPF results, dispositions and policy overrides;
     TLS sessions and failures by policy type, result type and reporting organisation.
   - For each domain whose C(dmarc) or C(mta_sts) has C(staging) on, decides the stage to publish (RV(stages)) from the
     stage published now (the live C(_dmarc) record, through O(nameservers); the mode in O(mta_sts_result)) and the reports
     made under it, and explains the decision (what it saw, what is missing). It never promotes on missing evidence and
     never demotes. The same reports give the same decision.
-  - Read-only: it changes neither the mailbox (IMAP EXAMINE and BODY.PEEK unless O(sources[].read_only=false)) nor anything
+  - Read-only. It changes neither the mailbox (IMAP EXAMINE and BODY.PEEK unless O(sources[].read_only=false)) nor anything
     else; C(changed) is always false. The site playbook publishes the decided stages through the dns role.
 options:
   sources:
@@ -102,13 +102,13 @@ options:
     default: 30
   mta_sts_result:
     description:
-      - The registered result of M(mailsec.posture.verify_mta_sts) for the domains: the mode their live policy has.
+      - The registered result of M(mailsec.posture.verify_mta_sts) for the domains, which holds the mode of their live policy.
         Without it, an MTA-STS staging holds (the stage published now is unknown).
     type: dict
   smtp_tls_result:
     description:
       - The registered result of M(mailsec.posture.verify_smtp_tls) for the domains. MTA-STS goes to C(enforce) only
-        when the domain passes it now; without it, an MTA-STS staging holds.
+        when the domain passes it now. Without it, an MTA-STS staging holds.
     type: dict
 attributes:
   check_mode:

@@ -13,6 +13,7 @@ from a state file: the DNS is what senders act on, so it is what the next step s
 from __future__ import annotations
 
 import copy
+import ipaddress
 import time
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dmarc, report_digest, report_sources, spec, staging
@@ -41,6 +42,7 @@ ARGUMENT_SPEC = dict(
     max_items=dict(type="int", default=report_sources.DEFAULT_MAX_ITEMS),
     nameservers=dict(type="list", elements="str", default=[]),
     timeout=dict(type="float", default=report_sources.DEFAULT_TIMEOUT),
+    ptr=dict(type="bool", default=False),
     mta_sts_result=dict(type="dict"),
     smtp_tls_result=dict(type="dict"),
 )
@@ -83,6 +85,16 @@ def _live(domains, resolver):
         except MailsecError:
             return []  # no address known: the host's mail counts as no one's (the digest says so)
     return policies, dict(zip(hosts, resolver.map(addresses_of, hosts)))
+
+
+def _add_ptr(digest, resolver):
+    """Each listed source's PTR name (the first, without the dot; empty without one), looked up at once."""
+    sources = [source for entry in digest["domains"] for source in entry["dmarc"]["sources"]]
+    addresses = sorted({source["source_ip"] for source in sources})
+    answers = resolver.query_many([(ipaddress.ip_address(address).reverse_pointer, "PTR") for address in addresses])
+    names = {address: (answer.records[0].rstrip(".") if answer.ok and answer.records else "") for address, answer in zip(addresses, answers)}
+    for source in sources:
+        source["ptr"] = names[source["source_ip"]]
 
 
 def _own_sources(domain, addresses):
@@ -128,6 +140,8 @@ def run(params, resolver=None, now=None):
     own = {domain["name"]: _own_sources(domain, addresses) for domain in domains}
     window = max([days] + [settings["days"] for domain in domains for settings in domain["staging"].values() if settings])
     digest = report_digest.summarize(reports, [domain["name"] for domain in domains], own, now, window)
+    if params.get("ptr"):
+        _add_ptr(digest, resolver)
     mta_sts_live, smtp_tls = _by_domain(params.get("mta_sts_result")), _by_domain(params.get("smtp_tls_result"))
     stages, staged_domains = {}, []
     for domain, entry, raw in zip(domains, digest["domains"], params["mailsec_domains"]):

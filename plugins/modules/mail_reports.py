@@ -100,6 +100,11 @@ options:
     description: Seconds a DNS lookup or an IMAP exchange may take.
     type: float
     default: 30
+  ptr:
+    description:
+      - Look up the PTR name of every source listed in the digest (through O(nameservers)); it shows next to the address.
+    type: bool
+    default: false
   mta_sts_result:
     description:
       - The registered result of M(mailsec.posture.verify_mta_sts) for the domains, which holds the mode of their live policy.
@@ -177,7 +182,7 @@ digest:
       description:
         - One entry per inventory domain, with C(domain), C(own_sources), C(published) (the live C(dmarc) policy),
           C(dmarc) (C(reports), C(organisations), C(messages), C(passed), C(failed), C(pass_rate), C(own_messages),
-          C(sources) (per address C(source_ip), C(own), C(org_names), C(messages), C(passed), C(failed), C(dkim_aligned),
+          C(sources) (per address C(source_ip), C(own), C(ptr) with O(ptr), C(org_names), C(messages), C(passed), C(failed), C(dkim_aligned),
           C(spf_aligned), C(dispositions)), C(dispositions), C(overrides), C(policies_seen), C(days)), C(tlsrpt) (C(reports),
           C(sessions), C(successful), C(failed), C(organisations), C(by_policy_type), C(by_result_type), C(days)) and
           C(decisions) (see RV(stages)).

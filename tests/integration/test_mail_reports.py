@@ -44,7 +44,8 @@ def world(tmp_path_factory):
 
     ca = TestCA()
     ca_path = str(ca.write_ca(tmp_path_factory.mktemp("ca") / "ca.pem"))
-    with BindServer({COMPLETE: zone(COMPLETE), PARTIAL: zone(PARTIAL)}) as bind, DovecotServer(ca) as imap:
+    zones = {COMPLETE: zone(COMPLETE), PARTIAL: zone(PARTIAL), "2.0.192.in-addr.arpa": ["10 PTR mail.complete.test."]}
+    with BindServer(zones) as bind, DovecotServer(ca) as imap:
         imap.append(*mails(time.time()))
         yield {"bind": bind, "imap": imap, "ca_path": ca_path}
 
@@ -68,6 +69,7 @@ def playbook(tmp_path, world, read_only=True):
             read_only: %s
         mailsec_domains: %s
         nameservers: ["127.0.0.1:%d"]
+        ptr: true
         timeout: 5
       register: reports
 """ % (imap.port, imap.user, imap.password, world["ca_path"], read_only, [inventory(COMPLETE), inventory(PARTIAL)], world["bind"].port))
@@ -86,6 +88,8 @@ def test_reads_imap_promotes_the_complete_domain_holds_the_other(world, run_play
     assert complete["reports"] == 8 and complete["messages"] == 8 * 16 and complete["own_messages"] == 8 * 12
     own = {source["source_ip"]: source["own"] for source in complete["sources"]}
     assert own == {OWN_ADDRESS: True, "2001:db8::7": True, "198.51.100.7": False, "203.0.113.5": False}
+    ptr = {source["source_ip"]: source["ptr"] for source in complete["sources"]}
+    assert ptr[OWN_ADDRESS] == "mail.complete.test" and ptr["203.0.113.5"] == ""
     assert reports["digest"]["stats"]["duplicates"] == 1 and reports["digest"]["stats"]["skipped"] == 1
     assert any("evil report" in warning and "DTD" in warning for warning in reports["warnings"])
     held = digest[PARTIAL]["decisions"][0]

@@ -13,6 +13,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import sandbox as sandbox_tool  # noqa: E402  pylint: disable=wrong-import-position
 
+pytestmark = pytest.mark.slow
+
 PROMOTED, HELD = (domain.name for domain in sandbox_tool.REPORT_DOMAINS)
 
 
@@ -57,6 +59,7 @@ def test_the_report_shows_the_digest_and_the_mailbox_is_untouched(converged):
     entry = [item for item in report["reports_digest"]["domains"] if item["domain"] == PROMOTED][0]
     assert entry["dmarc"]["reports"] == 8 and entry["dmarc"]["own_messages"] == 80
     page = converged["page"]
-    assert 'id="reports-%s"' % PROMOTED in page and page.count("<svg") >= 4
+    # A DMARC chart for each staged domain; standalone.test has no reports, so it gets a note instead.
+    assert 'id="reports-%s"' % PROMOTED in page and page.count("<svg") == 2 and "no reports in the period" in page
     assert all("Seen" not in flags for flags in converged["flags"])
     json.dumps(report)

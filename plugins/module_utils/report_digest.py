@@ -249,7 +249,8 @@ def chart_svg(days, good_key, bad_key, title):
             points.append("%.1f,%.1f" % (x + bar / 2, _PAD + plot * (1 - day[good_key] / total)))
     if len(points) > 1:
         parts.append('<polyline points="%s" fill="none" stroke="#1b7f3b" stroke-width="2"/>' % " ".join(points))
-    parts.append('<text x="%d" y="%d" font-size="11" fill="#57606a">%s</text>' % (_PAD, _PAD - 10, _escape("%s (max %d a day; line: pass rate)" % (title, peak))))
+    caption = "%s (max %d a day; line: pass rate)" % (title, peak)
+    parts.append('<text x="%d" y="%d" font-size="11" fill="#57606a">%s</text>' % (_PAD, _PAD - 10, _escape(caption)))
     parts.append('<text x="%d" y="%d" font-size="11" fill="#57606a">%s</text>' % (_PAD, _HEIGHT - 8, _escape(days[0]["day"])))
     parts.append('<text x="%d" y="%d" font-size="11" fill="#57606a" text-anchor="end">%s</text>' % (_WIDTH - _PAD, _HEIGHT - 8, _escape(days[-1]["day"])))
     parts.append("</svg>")
@@ -290,7 +291,8 @@ def _domain_section(entry):
         parts.append("</tbody></table>")
     parts.append("<p>TLS-RPT: %d report(s); %d session(s), %d failed; by policy type: %s; by result type: %s.</p>" % (
         tls["reports"], tls["sessions"], tls["failed"],
-        _escape(", ".join("%s %d/%d" % (key, value["failed"], value["successful"] + value["failed"]) for key, value in sorted(tls["by_policy_type"].items())) or "none"),
+        _escape(", ".join("%s %d/%d" % (key, value["failed"], value["successful"] + value["failed"])
+                          for key, value in sorted(tls["by_policy_type"].items())) or "none"),
         _escape(_counts(tls["by_result_type"]))))
     parts.append(chart_svg(tls["days"], "successful", "failed", "TLS sessions per day, %s" % entry["domain"]))
     if tls["organisations"]:

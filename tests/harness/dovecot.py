@@ -17,8 +17,6 @@ import tempfile
 
 from harness._process import PortTaken, ProcessServer, free_port, read_from, tail, write_text
 
-
-
 # dovecot refuses root as a mail user; the mail files belong to this account, in a directory of their own
 # (the server's directory may sit inside a private one the mail user cannot pass through).
 MAIL_USER = "nobody"

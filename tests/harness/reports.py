@@ -119,7 +119,9 @@ def dmarc_xml(domain, begin, rows, provider="google", report_id=None, policy="no
 def tlsrpt_json(domain, begin, org="google.com", report_id=None, mx=("mail.example",), mode="testing", successful=100, failures=(),
                 policy_type="sts"):
     """A TLS report (bytes). ``failures``: ``((result_type, receiving_mx_hostname, count), ...)``."""
-    stamp = lambda seconds: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))  # noqa: E731
+    def stamp(seconds):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
     policy = {"policy-type": policy_type, "policy-domain": domain}
     if policy_type == "sts":
         policy["policy-string"] = ["version: STSv1", "mode: %s" % mode] + ["mx: %s" % host for host in mx] + ["max_age: 604800"]

@@ -170,7 +170,8 @@ def test_mta_sts_enforce_needs_clean_tls_reports_and_a_passing_smtp_check():
     assert staging.decide_mta_sts(settings, "testing", evidence, None, NOW)["action"] == "hold"
     assert staging.decide_mta_sts(settings, "testing", evidence, False, NOW)["action"] == "hold"
     assert staging.decide_mta_sts(settings, None, evidence, True, NOW)["publish"] == "testing"
-    failing = clean + [tlsrpt_reports.parse(gen.tlsrpt_json(DOMAIN, NOW - 86400, org="microsoft.com", failures=(("certificate-expired", "mail.example.test", 2),)), "f")]
+    expired = gen.tlsrpt_json(DOMAIN, NOW - 86400, org="microsoft.com", failures=(("certificate-expired", "mail.example.test", 2),))
+    failing = clean + [tlsrpt_reports.parse(expired, "f")]
     decision = staging.decide_mta_sts(settings, "testing", report_digest.tlsrpt_evidence(failing, DOMAIN, ["mail.example.test"], NOW, 3), True, NOW)
     assert decision["action"] == "hold" and "certificate-expired" in decision["explanation"]
 

@@ -24,7 +24,12 @@ try:
 
     HAS_DEFUSEDXML = True
 except ImportError:  # pragma: no cover - exercised only without the package
-    DefusedXmlException = ParseError = Exception
+    class DefusedXmlException(Exception):
+        """Stands in for defusedxml's (parse refuses to run without the package)."""
+
+    class ParseError(Exception):
+        """Stands in for ElementTree's (parse refuses to run without the package)."""
+
     fromstring = None
     HAS_DEFUSEDXML = False
 

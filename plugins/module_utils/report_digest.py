@@ -229,14 +229,14 @@ def chart_svg(days, good_key, bad_key, title):
         return '<p class="meta">%s: no reports in the period.</p>' % _escape(title)
     peak = max(max(day[good_key] + day[bad_key] for day in days), 1)
     step = (_WIDTH - 2 * _PAD) / len(days)
-    bar = max(step * 0.7, 1.0)
+    width = max(step * 0.7, 1.0)
     plot = _HEIGHT - 2 * _PAD
     parts = ['<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img">'
              % (_WIDTH, _HEIGHT, _WIDTH, _HEIGHT), "<title>%s</title>" % _escape(title),
              '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#d0d4d9"/>' % (_PAD, _HEIGHT - _PAD, _WIDTH - _PAD, _HEIGHT - _PAD)]
     points = []
     for index, day in enumerate(days):
-        x = _PAD + index * step + (step - bar) / 2
+        x = _PAD + index * step + (step - width) / 2
         good_h = plot * day[good_key] / peak
         bad_h = plot * day[bad_key] / peak
         base = _HEIGHT - _PAD
@@ -244,9 +244,9 @@ def chart_svg(days, good_key, bad_key, title):
         label = "%s: %d, %d passed, %d failed" % (day["day"], total, day[good_key], day[bad_key])
         parts.append('<g><title>%s</title><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#9ccfa9"/>'
                      '<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#e8847c"/></g>'
-                     % (_escape(label), x, base - good_h, bar, good_h, x, base - good_h - bad_h, bar, bad_h))
+                     % (_escape(label), x, base - good_h, width, good_h, x, base - good_h - bad_h, width, bad_h))
         if total:
-            points.append("%.1f,%.1f" % (x + bar / 2, _PAD + plot * (1 - day[good_key] / total)))
+            points.append("%.1f,%.1f" % (x + width / 2, _PAD + plot * (1 - day[good_key] / total)))
     if len(points) > 1:
         parts.append('<polyline points="%s" fill="none" stroke="#1b7f3b" stroke-width="2"/>' % " ".join(points))
     caption = "%s (max %d a day; line: pass rate)" % (title, peak)

@@ -141,10 +141,12 @@ def tlsrpt_json(domain, begin, org="google.com", report_id=None, mx=("mail.examp
     return json.dumps(document, indent=1).encode("utf-8")
 
 
-def zipped(name, data):
+def zipped(name, data, level=6):
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        member = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+        member.compress_type = zipfile.ZIP_DEFLATED  # a ZipInfo is stored uncompressed unless told
+        archive.writestr(member, data, compresslevel=level)
     return buffer.getvalue()
 
 
@@ -203,12 +205,12 @@ BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
 @functools.lru_cache(maxsize=None)
 def zip_bomb(size=60 << 20):
     """A zip whose one member claims little but inflates to ``size`` bytes of zeros (about 60 KiB on the wire)."""
-    return zipped("bomb.xml", b"<" + b"\0" * size)
+    return zipped("bomb.xml", b"<" + b"\0" * size, level=1)
 
 
 @functools.lru_cache(maxsize=None)
 def gzip_bomb(size=60 << 20):
-    return gzip.compress(b"<" + b"\0" * size, compresslevel=6, mtime=0)
+    return gzip.compress(b"<" + b"\0" * size, compresslevel=1, mtime=0)
 
 
 def huge_count(domain, begin):

@@ -1,7 +1,7 @@
 """mailsec.posture.mail_reports against a real dovecot (IMAPS, test CA) and BIND: the digest, a domain whose
 evidence is complete is promoted, one whose evidence is not is held; the mailbox is left as it was."""
 
-import os
+import time
 
 import pytest
 
@@ -40,8 +40,6 @@ def mails(now):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    import time
-
     ca = TestCA()
     ca_path = str(ca.write_ca(tmp_path_factory.mktemp("ca") / "ca.pem"))
     zones = {COMPLETE: zone(COMPLETE), PARTIAL: zone(PARTIAL), "2.0.192.in-addr.arpa": ["10 PTR mail.complete.test."]}
@@ -98,6 +96,10 @@ def test_reads_imap_promotes_the_complete_domain_holds_the_other(world, run_play
     assert staged[COMPLETE]["dmarc"]["staging"]["published"] == "quarantine"
     assert world["imap"].flags() == flags_before  # EXAMINE and BODY.PEEK: no \\Seen
     assert world["imap"].password not in result.stdout
+    checked = run_playbook(playbook(tmp_path, world), check=True, timeout=LONG_RUN)
+    checked.assert_ok(changed=0)
+    again = checked.task_result("Read the reports")
+    assert (again["stages"], again["promotions"]) == (reports["stages"], reports["promotions"])
 
 
 def test_same_reports_after_the_step_change_nothing(world, run_playbook, tmp_path):

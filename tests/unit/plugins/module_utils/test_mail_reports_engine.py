@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ansible_collections.mailsec.posture.plugins.module_utils import (
+    mail_reports,
     report_digest,
     report_files,
     report_sources,
@@ -19,7 +20,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils import (
     staging,
     tlsrpt_reports,
 )
-from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError
 from ansible_collections.mailsec.posture.plugins.module_utils.report_files import ReportError
 from harness import reports as gen
 
@@ -37,16 +38,19 @@ def read(*mails):
 @pytest.mark.parametrize("provider", sorted(gen.PROVIDERS))
 def test_every_providers_layout_reads_the_same(provider):
     rows = [gen.own_row(OWN_V4, 40, DOMAIN), gen.own_row(OWN_V6, 2, DOMAIN), gen.forwarded_row("198.51.100.7", 3, DOMAIN),
-            gen.spoof_row("203.0.113.5", 5, DOMAIN, disposition="quarantine")]
+            gen.spoof_row("203.0.113.5", 5, DOMAIN, disposition="quarantine"),
+            gen.Row("198.51.100.9", 4, DOMAIN, dkim_aligned="fail", spf_aligned="fail", reasons=(("local_policy", "arc"),))]
     reports, warnings, stats = read(gen.dmarc_mail(DOMAIN, NOW - 86400, rows, provider=provider))
     assert warnings == [] and stats["reports"] == 1
     report = reports[0]
     assert report["domain"] == DOMAIN and report["org_name"] == gen.PROVIDERS[provider]["org"]
-    assert report["messages"] == 50
+    assert report["messages"] == 54
     by_ip = {record["source_ip"]: record for record in report["records"]}
     assert by_ip[OWN_V6]["dmarc_pass"] and by_ip["203.0.113.5"]["dmarc_pass"] is False
     forwarded = by_ip["198.51.100.7"]
     assert forwarded["dmarc_pass"] and forwarded["reasons"][0]["type"] == "forwarded" and len(forwarded["dkim"]) == 2
+    overridden = by_ip["198.51.100.9"]
+    assert overridden["dmarc_pass"] is False and overridden["disposition"] == "none" and overridden["reasons"][0]["type"] == "local_policy"
 
 
 def test_duplicate_report_ids_count_once():
@@ -201,3 +205,27 @@ def test_inventory_staging_publishes_the_stage_never_above_the_goal():
         model({"policy": "reject", "staging": {"days": 0}})
     with pytest.raises(SpecError, match="dmarc.staging.when"):
         model({"policy": "reject", "staging": {"when": 1}})
+
+
+def _params(**options):
+    params = {"sources": [], "mailsec_domains": [{"name": DOMAIN, "mx": ["mail.example.test"]}], "mail_host": None, "domain_defaults": {},
+              "days": 30, "max_items": 10, "nameservers": [], "timeout": 1.0, "ptr": False, "mta_sts_result": None, "smtp_tls_result": None}
+    params.update(options)
+    return params
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"sources": [{"type": "imap", "host": "imap.example.test", "user": "u", "password": None}]}, "an imap source needs password"),
+    ({"sources": [{"type": "maildir", "path": None}]}, "a maildir source needs path"),
+    ({"days": 0}, "days must be from 1"),
+    ({"mailsec_domains": [{"name": DOMAIN, "mx": ["mail.example.test"], "mta_sts": {"mode": "enforce", "staging": {"hold": "yes"}}}]},
+     "example.test.*mta_sts.staging.hold"),
+])
+def test_bad_module_input_is_a_clear_error(options, message):
+    with pytest.raises(MailsecError, match=message):
+        mail_reports.run(_params(**options))
+
+
+def test_a_missing_directory_fails_the_run(tmp_path):
+    with pytest.raises(MailsecError, match="does not exist"):
+        mail_reports.run(_params(sources=[{"type": "directory", "path": str(tmp_path / "nothing")}]))

@@ -593,9 +593,10 @@ def describe(sandbox):
     """One line naming every server of the sandbox and where it listens."""
     signed = ", ".join(domain.name for domain in sandbox.world if domain.kind == "dane")
     mx_hosts = ", ".join("%s %s:%d" % (host, server.address, server.port) for host, server in sorted(sandbox.smtp.items()))
-    return ("sandbox: BIND %s:%d (TSIG key %s; signed: %s), unbound %s:%d (validating), nginx https %s:%d, SMTP %s"
+    imap = ", dovecot imaps %s:%d (the reports)" % (sandbox.imap.address, sandbox.imap.port) if sandbox.imap is not None else ""
+    return ("sandbox: BIND %s:%d (TSIG key %s; signed: %s), unbound %s:%d (validating), nginx https %s:%d, SMTP %s%s"
             % (sandbox.bind.address, sandbox.bind.port, sandbox.bind.tsig_name, signed, sandbox.resolver.address,
-               sandbox.resolver.port, sandbox.web.address, sandbox.web.https_port, mx_hosts))
+               sandbox.resolver.port, sandbox.web.address, sandbox.web.https_port, mx_hosts, imap))
 
 
 def main(argv=None):

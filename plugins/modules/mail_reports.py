@@ -121,6 +121,7 @@ attributes:
     description: Reads only; check mode gives the same result.
   diff_mode:
     support: none
+    description: It changes nothing, so there is nothing to show.
   idempotent:
     support: full
     description: The same reports give the same digest and the same decisions.

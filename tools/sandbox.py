@@ -50,6 +50,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 # pylint: disable-next=wrong-import-position
 from harness import BindServer, NginxServer, ServerError, Site, SmtpServer, TestCA, UnboundResolver  # noqa: E402
+from harness import reports as report_maker  # noqa: E402  pylint: disable=wrong-import-position
+from harness.dovecot import DovecotServer  # noqa: E402  pylint: disable=wrong-import-position
 
 SITE_PLAYBOOK = os.path.join(ROOT, "playbooks", "site.yml")
 MAILCOW_CONF = os.path.join(ROOT, "tests", "fixtures", "mailcow", "mailcow.conf")
@@ -67,6 +69,8 @@ REPORT_NAME = "mailsec-verify"
 EXPLAINED_WARNINGS = {}
 
 KINDS = ("mailcow", "container", "dane")
+REPORT_EVIDENCE = {"": 0, "complete": 8, "partial": 2}  # days of DMARC aggregate reports in the mailbox
+REPORT_STAGING = {"days": 7, "min_messages": 50}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,10 +81,15 @@ class MailDomain:
 
     name: str
     kind: str
+    # A staged DMARC rollout (--reports): "complete" has 8 days of clean reports under p=none in the sandbox's
+    # mailbox (promoted to quarantine), "partial" only 2 (held at none); "" is no staging.
+    reports: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError("kind of %s must be one of %s, got %r" % (self.name, ", ".join(KINDS), self.kind))
+        if self.reports not in REPORT_EVIDENCE:
+            raise ValueError("reports of %s must be one of %s, got %r" % (self.name, ", ".join(REPORT_EVIDENCE), self.reports))
 
     @property
     def mx(self):
@@ -94,6 +103,8 @@ class MailDomain:
     def model(self):
         """The domain's entry in ``mailsec_domains`` (the rest comes from ``mailsec_domain_defaults``)."""
         entry = {"name": self.name, "dmarc": {"rua": ["mailto:dmarc@%s" % self.name]}}
+        if self.reports:
+            entry["dmarc"]["staging"] = dict(REPORT_STAGING)
         if self.kind == "mailcow":
             # The mailcow guide's way: CNAMEs to the mail host, which publishes one record for all its domains.
             entry["mta_sts"] = {"delegate_to": MAIL_HOST}
@@ -108,10 +119,23 @@ class MailDomain:
 
     def zone(self):
         """The zone as it is before the site playbook: only the DANE domain's MX address is there."""
-        return ["mx A %s" % DANE_MX_ADDRESS] if self.kind == "dane" else []
+        zone = ["mx A %s" % DANE_MX_ADDRESS] if self.kind == "dane" else []
+        if self.reports:  # it has been at p=none for a while
+            zone.append('_dmarc TXT "v=DMARC1; p=none; rua=mailto:dmarc@%s"' % self.name)
+        return zone
+
+    def report_mails(self, now):
+        """The DMARC aggregate reports the sandbox's mailbox holds about this domain, as Google, Microsoft and Yahoo mail them."""
+        providers = sorted(report_maker.PROVIDERS)
+        return [report_maker.dmarc_mail(self.name, begin, [report_maker.own_row(MAIL_ADDRESS, 10, self.name),
+                                                           report_maker.spoof_row("203.0.113.5", 2, self.name)],
+                                        provider=providers[index % len(providers)])
+                for index, begin in enumerate(report_maker.days_back(now, REPORT_EVIDENCE[self.reports]))]
 
 
 DOMAINS = (MailDomain("delegated.test", "mailcow"), MailDomain("standalone.test", "container"), MailDomain("dane.test", "dane"))
+# --reports: two more domains with a staged DMARC rollout and a dovecot (IMAPS) holding their reports.
+REPORT_DOMAINS = (MailDomain("promoted.test", "mailcow", reports="complete"), MailDomain("held.test", "mailcow", reports="partial"))
 
 
 @dataclasses.dataclass
@@ -189,6 +213,7 @@ class Sandbox:
         self.ca = None
         self.bind = self.resolver = self.web = None
         self.smtp = {}
+        self.imap = None  # dovecot with the reports, when a domain stages its DMARC rollout
         self._stack = contextlib.ExitStack()
 
     # ----- paths -----------------------------------------------------------------------------
@@ -265,6 +290,11 @@ class Sandbox:
         self.resolver = self._stack.enter_context(UnboundResolver(self.bind, directory=self._server_dir("unbound")))
         self._start_mx_hosts()
         self.web = self._stack.enter_context(NginxServer(self._sites(), self.ca, directory=self._server_dir("nginx")))
+        staged = [domain for domain in self.world if domain.reports]
+        if staged:
+            self.imap = self._stack.enter_context(DovecotServer(self.ca, hostname="imap." + HOSTING_ZONE, directory=self._server_dir("dovecot")))
+            now = time.time()
+            self.imap.append(*[mail for domain in staged for mail in domain.report_mails(now)])
         self.write_inventory(self.domains)
 
     def close(self):
@@ -368,7 +398,7 @@ class Sandbox:
         }
         hosts = {"localhost": {"ansible_connection": "local"}}
         hosts.update(mx_hosts)
-        return {"all": {
+        inventory = {"all": {
             "hosts": hosts,
             "children": {
                 "mailcow": {"hosts": {MAIL_HOST: mailcow_host}},
@@ -401,6 +431,12 @@ class Sandbox:
                 "verify_fail_on": "fail",
             },
         }}
+        if self.imap is not None:
+            # The password is in the secrets file (write_inventory).
+            inventory["all"]["vars"]["mailsec_report_sources"] = [{
+                "type": "imap", "host": self.imap.address, "port": self.imap.port, "user": self.imap.user,
+                "password": "{{ sandbox_imap_password }}", "ca_path": self.ca_path}]
+        return inventory
 
     def write_inventory(self, domains):
         """(Re)write the kept inventory for ``domains``; the TSIG secret goes to a group_vars file of mode 0600."""
@@ -411,6 +447,9 @@ class Sandbox:
         _write(self.inventory_path, header + yaml.safe_dump(self.inventory(domains), sort_keys=False, width=160))
         _write(os.path.join(secrets_dir, "tsig.yml"), "# The TSIG secret of the sandbox BIND.\n" + yaml.safe_dump(
             {"dns_key_secret": self.bind.tsig_secret}), mode=0o600)
+        if self.imap is not None:
+            _write(os.path.join(secrets_dir, "imap.yml"), "# The password of the sandbox's report mailbox.\n" + yaml.safe_dump(
+                {"sandbox_imap_password": self.imap.password}), mode=0o600)
 
     # ----- runs ------------------------------------------------------------------------------
 
@@ -547,6 +586,13 @@ def converge(sandbox, say, echo=None):
     say("Verification (%s):" % ", ".join(report["modules"]))
     for line in summary_lines(report):
         say("  " + line)
+    digest = report.get("reports_digest")
+    if digest:
+        say("")
+        say("Reports (DMARC aggregate, TLS-RPT), the last %d days:" % digest["period"]["days"])
+        for entry in digest["domains"]:
+            for decision in entry.get("decisions") or []:
+                say("  %s: %s" % (entry["domain"], decision["explanation"]))
     say("")
     say("Report:    %s" % sandbox.report_html)
     say("Data:      %s" % sandbox.report_json)
@@ -563,9 +609,10 @@ def describe(sandbox):
     """One line naming every server of the sandbox and where it listens."""
     signed = ", ".join(domain.name for domain in sandbox.world if domain.kind == "dane")
     mx_hosts = ", ".join("%s %s:%d" % (host, server.address, server.port) for host, server in sorted(sandbox.smtp.items()))
-    return ("sandbox: BIND %s:%d (TSIG key %s; signed: %s), unbound %s:%d (validating), nginx https %s:%d, SMTP %s"
+    imap = ", dovecot imaps %s:%d (the reports)" % (sandbox.imap.address, sandbox.imap.port) if sandbox.imap is not None else ""
+    return ("sandbox: BIND %s:%d (TSIG key %s; signed: %s), unbound %s:%d (validating), nginx https %s:%d, SMTP %s%s"
             % (sandbox.bind.address, sandbox.bind.port, sandbox.bind.tsig_name, signed, sandbox.resolver.address,
-               sandbox.resolver.port, sandbox.web.address, sandbox.web.https_port, mx_hosts))
+               sandbox.resolver.port, sandbox.web.address, sandbox.web.https_port, mx_hosts, imap))
 
 
 def main(argv=None):
@@ -573,6 +620,8 @@ def main(argv=None):
     parser.add_argument("--kept", default=DEFAULT_KEPT, help="directory for the inventory, the report and the logs (default %(default)s)")
     parser.add_argument("--playbook", default=SITE_PLAYBOOK,
                         help="the site playbook: a path, or mailsec.posture.site to run an installed collection's (default %(default)s)")
+    parser.add_argument("--reports", action="store_true",
+                        help="also two domains with a staged DMARC rollout and a dovecot holding their reports (one promoted, one held)")
     options = parser.parse_args(argv)
 
     def say(text):
@@ -588,7 +637,8 @@ def main(argv=None):
     began = time.monotonic()
     outcome = Outcome(ok=False)
     try:
-        with Sandbox(options.kept, playbook=options.playbook) as sandbox:
+        domains = DOMAINS + (REPORT_DOMAINS if options.reports else ())
+        with Sandbox(options.kept, domains=domains, playbook=options.playbook) as sandbox:
             say(describe(sandbox))
             say("sandbox: started in %.1f s; inventory %s" % (time.monotonic() - began, sandbox.inventory_path))
             outcome = converge(sandbox, say, echo=lambda line: print(line, end="", flush=True))

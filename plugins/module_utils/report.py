@@ -19,7 +19,7 @@ import datetime
 import html
 import re
 
-from ansible_collections.mailsec.posture.plugins.module_utils import check_docs, checks
+from ansible_collections.mailsec.posture.plugins.module_utils import check_docs, checks, report_digest
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, kind_of
 from ansible_collections.mailsec.posture.plugins.module_utils.names import to_unicode
 
@@ -471,7 +471,12 @@ def _domain_sections(report):
 
 
 # The page, top to bottom. Each entry is a function of the report that returns HTML (or "").
-SECTIONS = (_header, _matrix, _problems, _domain_sections)
+def _reports_digest(report):
+    """mail_reports' digest (the site playbook's reports stage), when the report carries one."""
+    return report_digest.render_section(report["reports_digest"]) if report.get("reports_digest") else ""
+
+
+SECTIONS = (_header, _matrix, _problems, _domain_sections, _reports_digest)
 
 
 def render_html(report, sections=SECTIONS):

@@ -12,7 +12,7 @@ Private to the collection: users may rely only on plugins and modules.
 
 from __future__ import annotations
 
-from ansible_collections.mailsec.posture.plugins.module_utils import dane, dkim, dmarc, mta_sts, spf, tlsrpt
+from ansible_collections.mailsec.posture.plugins.module_utils import dane, dkim, dmarc, mta_sts, spf, staging, tlsrpt
 from ansible_collections.mailsec.posture.plugins.module_utils.common import (
     SpecError,
     as_int,
@@ -89,6 +89,20 @@ def _normalize_tlsrpt(value, domain):
     return tlsrpt.normalize_spec(rest, domain), delegate
 
 
+def _staged(standard, value, normalize, domain):
+    """A standard's spec with its staged rollout (``staging``): the spec says the goal, the staging the
+    stage published now (staging.py); ``(normalized, staging or None)``."""
+    rest, raw = staging.split_staging(value, standard)
+    normalized = normalize(rest)
+    if raw is None or normalized is None:
+        return normalized, None
+    key = staging.STAGE_KEY[standard]
+    staged = staging.normalize_staging(raw, standard, normalized[key], domain)
+    if staged is not None:
+        normalized = dict(normalized, **{key: staged["stage"]})
+    return normalized, staged
+
+
 def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL, pending_dkim=None):
     """One ``mailsec_domains`` entry -> the normalized spec every layer reads.
 
@@ -106,6 +120,8 @@ def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL
     mx = _normalize_mx(entry.get("mx"), domain, mail_host)
     mx_hosts = [item["host"] for item in mx]
     tlsrpt_spec, tlsrpt_delegate = _normalize_tlsrpt(entry.get("tlsrpt"), domain)
+    dmarc_spec, dmarc_staging = _staged("dmarc", entry.get("dmarc"), lambda spec: dmarc.normalize_spec(spec, domain), domain)
+    mta_sts_spec, mta_sts_staging = _staged("mta_sts", entry.get("mta_sts"), lambda spec: mta_sts.normalize_spec(spec, domain, mx_hosts), domain)
     normalized = {
         "name": domain,
         "zone": normalize_domain(entry["zone"], "zone", domain) if entry.get("zone") else domain,
@@ -114,8 +130,9 @@ def normalize_domain_entry(entry, mail_host=None, defaults=None, ttl=DEFAULT_TTL
         "mx": mx,
         "spf": spf.normalize_spec(entry.get("spf"), domain),
         "dkim": dkim.normalize_spec(entry.get("dkim"), domain, (pending_dkim or {}).get(domain, ())),
-        "dmarc": dmarc.normalize_spec(entry.get("dmarc"), domain),
-        "mta_sts": mta_sts.normalize_spec(entry.get("mta_sts"), domain, mx_hosts),
+        "dmarc": dmarc_spec,
+        "mta_sts": mta_sts_spec,
+        "staging": {"dmarc": dmarc_staging, "mta_sts": mta_sts_staging},
         "tlsrpt": tlsrpt_spec,
         "tlsrpt_delegate_to": tlsrpt_delegate,
         "dane": dane.normalize_spec(entry.get("dane"), domain),

@@ -76,6 +76,7 @@ DO = 0x8000  # in the OPT record's TTL field (RFC 3225)
 EDNS_PAYLOAD = 1232
 MAX_NAME_OCTETS = 255
 MAX_LABEL_OCTETS = 63
+MAX_POINTERS = 16  # compression pointers one name may follow (dnspython's bound; real names need two or three)
 MAX_TTL = 0x7FFFFFFF  # RFC 2181 8: a TTL with the top bit set is read as 0
 _OPT = 41
 _TSIG = 250
@@ -285,20 +286,22 @@ def encode_query(query_id, name, rtype, recursion_desired=True, authenticated_da
 def read_name(wire, offset, names=None, end=None):
     """``(name, next_offset)``: the name at ``offset`` in wire form, its ASCII letters in lower case.
 
-    Follows compression pointers (RFC 1035 4.1.4), each of which must point before the name or
-    pointer target that holds it, as dnspython asks, so no message can make this loop. ``names``:
-    a dict kept for one message, where the names read so far are remembered by offset; a pointer to
-    one of them (most point to the question) takes it from there instead of reading it again.
+    Follows compression pointers (RFC 1035 4.1.4) as dnspython does: each points before the part
+    of the name that holds it, and what it points to lies wholly before that part, so no message
+    can make a read loop; at most ``MAX_POINTERS`` of them in one name. ``names``: a dict kept for
+    one message, where the names read so far are remembered by offset; a pointer to one of them
+    (most point to the question) takes it from there instead of reading it again.
     ``end``: where the name's labels must stop (a record's RDATA), else the end of the message.
     """
     parts = []
     after = None
-    run = limit = start = offset
+    run = start = offset  # run: where the part being read began
     before = 0  # octets in ``parts``
+    hops = 0
     size = len(wire) if end is None else end
     while True:
         if offset >= size:
-            raise WireError("name runs past the end of the message")
+            raise WireError("name at offset %d runs past the end of %s" % (start, "the message" if run == start else "what its pointer may reach"))
         length = wire[offset]
         if length == 0:
             offset += 1
@@ -306,34 +309,45 @@ def read_name(wire, offset, names=None, end=None):
             break
         if length >= 0xC0:
             if offset + 1 >= size:
-                raise WireError("compression pointer runs past the end of the message")
+                raise WireError("compression pointer at offset %d runs past the end of the message" % offset)
             target = ((length & 0x3F) << 8) | wire[offset + 1]
             if after is None:
                 after = offset + 2
-            if target >= limit:
+            if target >= run:
                 raise WireError("compression pointer at offset %d does not point backwards" % offset)
+            hops += 1
             if offset > run:
                 parts.append(wire[run:offset])
                 before += offset - run
             known = names.get(target) if names is not None else None
             if known is not None:
-                if before + len(known) > MAX_NAME_OCTETS:
+                known_name, known_end, known_hops = known
+                if known_end > run:
+                    raise WireError("compression pointer at offset %d points to a name that overlaps it" % offset)
+                hops += known_hops
+                if hops > MAX_POINTERS:
+                    raise WireError("name at offset %d follows more than %d compression pointers" % (start, MAX_POINTERS))
+                if before + len(known_name) > MAX_NAME_OCTETS:
                     raise WireError("name is longer than %d octets" % MAX_NAME_OCTETS)
-                parts.append(known)
+                parts.append(known_name)
                 break
-            offset = run = limit = target
+            if hops > MAX_POINTERS:
+                raise WireError("name at offset %d follows more than %d compression pointers" % (start, MAX_POINTERS))
+            size = run  # the target must lie wholly before the part that points to it
+            offset = run = target
             continue
         if length > MAX_LABEL_OCTETS:
             raise WireError("unknown label type 0x%02x at offset %d" % (length & 0xC0, offset))
         offset += length + 1
         if offset > size:
-            raise WireError("label runs past the end of the message")
+            raise WireError("label at offset %d runs past the end of %s" % (offset - length - 1, "the message" if run == start else "what its pointer may reach"))
         if before + offset - run >= MAX_NAME_OCTETS:  # the root's octet is still to come
             raise WireError("name is longer than %d octets" % MAX_NAME_OCTETS)
     name = (parts[0] if len(parts) == 1 else b"".join(parts)).lower()
+    next_offset = after if after is not None else offset
     if names is not None:
-        names[start] = name
-    return name, (after if after is not None else offset)
+        names[start] = (name, next_offset, hops)
+    return name, next_offset
 
 
 # ---------------------------------------------------------------------------------------------

@@ -242,3 +242,40 @@ def test_names_compare_as_octets_whatever_the_letter_case(scripted_dns):
     answer = resolver_module.Resolver([server.address], timeout=1).query("Straße.example.com", "MX")
     assert answer.kind == "ok" and answer.records == [(10, "mail.example.com")]
     assert answer.name == "xn--strae-oqa.example.com"
+
+
+# Found by `make fuzz-dns` (seed 20261202): the authority record's owner points into the answer's
+# owner name, at a length octet whose label then runs over the pointer itself.
+OVERLAPPING_POINTER = bytes.fromhex(
+    "e62a840500010001000100020a676579623231646753780a4577677855715178764600010100010a67657962323164675378c0170005000100"
+    "00003c000f0cc3bced959ce69687c3b6c3a9c00cc02c00010001bd8f04e9000413b0bed8012d00002100017fffffff0013295ee7301a7601"
+    "4404733646530430775447000000291000000100000000")
+
+
+def test_a_pointer_target_may_not_run_into_the_name_that_points_to_it():
+    dnspython_rejects(OVERLAPPING_POINTER)
+    with pytest.raises(dnswire.WireError, match="runs past the end of what its pointer may reach"):
+        dnswire.decode_message(OVERLAPPING_POINTER)
+
+
+def _pointer_chain(records):
+    """A response whose record i is owned by ``x`` + a pointer to record i-1's owner (the first: the question)."""
+    data = bytearray(HEADER.pack(1, 0x8180, 1, records, 0, 0) + b"\x01a\x00" + struct.pack("!HH", 1, 1))
+    previous = 12
+    for _index in range(records):
+        owner = len(data)
+        data += b"\x01x" + struct.pack("!H", 0xC000 | previous) + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(4)
+        previous = owner
+    return bytes(data)
+
+
+def test_at_most_sixteen_compression_pointers_in_a_name():
+    sixteen = dnswire.decode_message(_pointer_chain(16))
+    assert dnswire.name_labels(sixteen.answer[-1].owner) == [b"x"] * 16 + [b"a"]
+    dns.message.from_wire(_pointer_chain(16))
+    dnspython_rejects(_pointer_chain(17))
+    with pytest.raises(dnswire.WireError, match="more than 16 compression pointers"):
+        dnswire.decode_message(_pointer_chain(17))
+    wire = _pointer_chain(17)  # without the cache of names already read, the same bound
+    with pytest.raises(dnswire.WireError, match="more than 16"):
+        dnswire.read_name(wire, len(wire) - 18)

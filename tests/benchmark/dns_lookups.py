@@ -28,11 +28,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tests/, for the harness
 
-import dns.asyncresolver  # noqa: E402  pylint: disable=wrong-import-position
 import dns.rdatatype  # noqa: E402  pylint: disable=wrong-import-position
 import dns.resolver  # noqa: E402  pylint: disable=wrong-import-position
 
-from harness import BindServer  # noqa: E402  pylint: disable=wrong-import-position
+from harness import BindServer, reference_resolver  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.mailsec.posture.plugins.module_utils import resolver as project  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -66,12 +65,7 @@ def project_run(server, pairs, concurrency, transport):
 
 def dnspython_run(server, pairs, concurrency):
     async def every():
-        resolver = dns.asyncresolver.Resolver(configure=False)
-        resolver.nameservers = [server[0]]
-        resolver.port = server[1]
-        resolver.timeout = 5.0
-        resolver.lifetime = 10.0
-        resolver.cache = None
+        resolver = reference_resolver(server, timeout=5.0, lifetime=10.0)
         slots = asyncio.Semaphore(concurrency)
 
         async def one(name, rtype):

@@ -7,7 +7,6 @@ case says why."""
 
 import asyncio
 
-import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
@@ -16,7 +15,7 @@ import dns.rdatatype
 import dns.resolver
 import pytest
 
-from harness import BindServer, UnboundResolver
+from harness import BindServer, UnboundResolver, reference_resolver
 
 from ansible_collections.mailsec.posture.plugins.module_utils import dnswire
 from ansible_collections.mailsec.posture.plugins.module_utils.common import join_txt
@@ -76,12 +75,7 @@ def mine(answer):
 
 
 async def theirs(server, name, rtype, tcp=False):
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [server[0]]
-    resolver.port = server[1]
-    resolver.timeout = 2.0
-    resolver.lifetime = 4.0
-    resolver.cache = None
+    resolver = reference_resolver(server, timeout=2.0, lifetime=4.0)
     resolver.use_edns(0, 0, dnswire.EDNS_PAYLOAD)
     resolver.flags = dns.flags.RD | dns.flags.AD  # ask for AD as the project's resolver does (RFC 6840 5.7)
     qname = dns.name.from_text(name.encode("ascii"))  # RFC 1035 text: \DDD are octets

@@ -340,7 +340,8 @@ def read_name(wire, offset, names=None, end=None):
             raise WireError("unknown label type 0x%02x at offset %d" % (length & 0xC0, offset))
         offset += length + 1
         if offset > size:
-            raise WireError("label at offset %d runs past the end of %s" % (offset - length - 1, "the message" if run == start else "what its pointer may reach"))
+            raise WireError("label at offset %d runs past the end of %s"
+                            % (offset - length - 1, "the message" if run == start else "what its pointer may reach"))
         if before + offset - run >= MAX_NAME_OCTETS:  # the root's octet is still to come
             raise WireError("name is longer than %d octets" % MAX_NAME_OCTETS)
     name = (parts[0] if len(parts) == 1 else b"".join(parts)).lower()

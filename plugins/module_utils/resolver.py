@@ -198,9 +198,10 @@ class Answer:
     """The outcome of one lookup of ``name``/``rtype``.
 
     ``records`` holds the values of the asked type at the end of the CNAME chain: addresses as
-    text, names in lower case without the trailing dot, MX as ``(preference, exchange)``, TXT as
-    the joined string (``common.join_txt``), TLSA as ``(usage, selector, matching_type, hex)``, SOA
-    and SRV as tuples, other types in presentation form. ``chain`` lists the CNAME targets followed
+    text, names in lower case without the trailing dot (RFC 1035 text: an octet other than a letter,
+    digit or plain punctuation as ``\\DDD``, so ``dnswire.name_from_text`` gives the octets back),
+    MX as ``(preference, exchange)``, TXT as the joined string (``common.join_txt``), TLSA as
+    ``(usage, selector, matching_type, hex)``, SOA and SRV as tuples, other types in presentation form. ``chain`` lists the CNAME targets followed
     (empty when none); ``canonical_name`` is where the records were found. ``authenticated`` is the
     AD bit (set only by a validating resolver, and only when every response in the chain had it).
     """
@@ -699,7 +700,10 @@ class Resolver:
     # ----- synchronous API -----------------------------------------------------------------
 
     def query(self, name, rtype):
-        """Look up ``name``/``rtype``; always returns an Answer (see ``Answer.kind``)."""
+        """Look up ``name``/``rtype``; always returns an Answer (see ``Answer.kind``).
+
+        ``name`` is RFC 1035 text (``dnswire.name_from_text``): ``\\.``, ``\\\\`` and ``\\DDD`` stand for
+        octets, other characters for themselves (spaces too); it is asked and matched as octets."""
         return self.run(self.aquery(name, rtype))
 
     def query_many(self, pairs, overall_timeout=None):

@@ -145,13 +145,13 @@ class Generator:
         kind = rng.random()
         if kind < 0.45:
             size = rng.choice((1, 1, 2, 3, 4, 7, 10))
-            return bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") for _ in range(size))
+            return bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") for _count in range(size))
         if kind < 0.6:
-            return bytes(rng.choice(b"abcXYZ09" + SPECIAL_OCTETS) for _ in range(rng.randint(1, 8)))
+            return bytes(rng.choice(b"abcXYZ09" + SPECIAL_OCTETS) for _count in range(rng.randint(1, 8)))
         if kind < 0.7:
-            return "".join(rng.choice("äöüßéçñ日本語中文한국어") for _ in range(rng.randint(1, 5))).encode("utf-8")
+            return "".join(rng.choice("äöüßéçñ日本語中文한국어") for _count in range(rng.randint(1, 5))).encode("utf-8")
         if kind < 0.8:
-            return bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 12)))
+            return bytes(rng.getrandbits(8) for _count in range(rng.randint(1, 12)))
         if kind < 0.9:
             return b"x" * rng.choice((61, 62, 63))
         return rng.choice((b"mail", b"example", b"com", b"_dmarc", b"_25", b"_tcp", b"macro%percent  space%20url-space"))
@@ -163,13 +163,13 @@ class Generator:
             return [b"a" * 63, b"B" * 63, b"c" * 63, b"d" * rng.randint(59, 62)]
         if rng.random() < 0.03:
             return []
-        return [self.label() for _ in range(rng.randint(1, 5))]
+        return [self.label() for _count in range(rng.randint(1, 5))]
 
     def pool(self):
         """A few names that the message's records share, so compression has something to point at."""
-        base = [self.label() for _ in range(self.rng.randint(1, 2))]
+        base = [self.label() for _count in range(self.rng.randint(1, 2))]
         names = [base]
-        for _ in range(self.rng.randint(1, 4)):
+        for _count in range(self.rng.randint(1, 4)):
             names.append([self.label()] + base if self.rng.random() < 0.7 else self.labels())
         return names
 
@@ -185,9 +185,9 @@ class Generator:
         writer.u16(0)
         start = len(writer.data)
         if rtype == 1:
-            writer.raw(bytes(rng.getrandbits(8) for _ in range(4)))
+            writer.raw(bytes(rng.getrandbits(8) for _count in range(4)))
         elif rtype == 28:
-            writer.raw(bytes(rng.getrandbits(8) for _ in range(16)) if rng.random() < 0.7 else
+            writer.raw(bytes(rng.getrandbits(8) for _count in range(16)) if rng.random() < 0.7 else
                        ipaddress.IPv6Address("::ffff:192.0.2.%d" % rng.randint(0, 255)).packed)
         elif rtype in NAME_TYPES:
             writer.name(self.pick(names), compressible=rtype != 39)
@@ -195,17 +195,17 @@ class Generator:
             writer.u16(rng.getrandbits(16))
             writer.name(self.pick(names))
         elif rtype == 16:
-            for _ in range(rng.choice((1, 1, 2, 3, 5))):
+            for _count in range(rng.choice((1, 1, 2, 3, 5))):
                 size = rng.choice((0, 1, 5, 30, 255, rng.randint(0, 255)))
                 writer.u8(size)
-                writer.raw(bytes(rng.getrandbits(8) for _ in range(size)))
+                writer.raw(bytes(rng.getrandbits(8) for _count in range(size)))
         elif rtype == 6:
             writer.name(self.pick(names))
             writer.name(self.pick(names))
-            for _ in range(5):
+            for _count in range(5):
                 writer.u32(rng.getrandbits(32))
         elif rtype == 33:
-            for _ in range(3):
+            for _count in range(3):
                 writer.u16(rng.getrandbits(16))
             writer.name(self.pick(names), compressible=False)
         elif rtype == 257:
@@ -213,11 +213,11 @@ class Generator:
             tag = rng.choice((b"issue", b"issuewild", b"iodef", b"Tag9", b"", b"a-b", b"x y"))
             writer.u8(len(tag))
             writer.raw(tag)
-            writer.raw(rng.choice((b"ca.example.net", b"", b'"quoted" \\ \xff', bytes(rng.getrandbits(8) for _ in range(5)))))
+            writer.raw(rng.choice((b"ca.example.net", b"", b'"quoted" \\ \xff', bytes(rng.getrandbits(8) for _count in range(5)))))
         elif rtype == 52:
-            for _ in range(3):
+            for _count in range(3):
                 writer.u8(rng.choice((0, 1, 2, 3, 255)))
-            writer.raw(bytes(rng.getrandbits(8) for _ in range(rng.choice((0, 20, 32, 64)))))
+            writer.raw(bytes(rng.getrandbits(8) for _count in range(rng.choice((0, 20, 32, 64)))))
         elif rtype in (14, 17):  # MINFO, RP: two names, compressed by some servers
             writer.name(self.pick(names))
             writer.name(self.pick(names))
@@ -226,7 +226,7 @@ class Generator:
                 writer.u8(len(text))
                 writer.raw(text)
         else:
-            writer.raw(bytes(rng.getrandbits(8) for _ in range(rng.choice((0, 1, 4, 18, 40)))))
+            writer.raw(bytes(rng.getrandbits(8) for _count in range(rng.choice((0, 1, 4, 18, 40)))))
         struct.pack_into("!H", writer.data, length_at, len(writer.data) - start)
         writer.rdlength_offsets.append(length_at)
 
@@ -252,12 +252,12 @@ class Generator:
         length_at = len(writer.data)
         writer.u16(0)
         start = len(writer.data)
-        for _ in range(rng.choice((0, 0, 1, 2))):
+        for _count in range(rng.choice((0, 0, 1, 2))):
             code = rng.choice((3, 8, 10, 12, 15, 65001))
             data = {3: b"ns1", 8: b"\x00\x01\x18\x00\xc0\x00\x02", 10: bytes(8), 12: bytes(rng.randint(0, 6)),
-                    15: b"\x00\x06blocked"}[code] if code != 65001 else bytes(rng.getrandbits(8) for _ in range(3))
+                    15: b"\x00\x06blocked"}[code] if code != 65001 else bytes(rng.getrandbits(8) for _count in range(3))
             if rng.random() < 0.2:
-                data = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 9)))
+                data = bytes(rng.getrandbits(8) for _count in range(rng.randint(0, 9)))
             writer.u16(code)
             writer.u16(len(data))
             writer.raw(data)
@@ -286,18 +286,18 @@ class Generator:
         count_at = len(writer.data)
         for count in counts:
             writer.u16(count)
-        for _ in range(counts[0]):
+        for _count in range(counts[0]):
             writer.name(names[0])
             writer.u16(rng.choice(DECODED_TYPES + (255,)))
             writer.u16(1)
         for section in (1, 2):
-            for _ in range(counts[section]):
+            for _count in range(counts[section]):
                 if rng.random() < 0.01:
                     self.opt(writer)  # OPT where it may not be
                 else:
                     self.record(writer, names)
         extra = counts[3]
-        for _ in range(counts[3]):
+        for _count in range(counts[3]):
             self.record(writer, names)
         if with_opt:
             self.opt(writer)
@@ -323,7 +323,7 @@ class Generator:
         qtype = rng.choice((1, 15, 16, 28, 52))
         query = dns.message.make_query(name, qtype, use_edns=0 if rng.random() < 0.7 else None)
         reply = dns.message.make_response(query)
-        for _ in range(rng.randint(0, 4)):
+        for _count in range(rng.randint(0, 4)):
             target = dns.name.Name([self.label()[:20]] + labels + [b""])
             rrset = reply.find_rrset(reply.answer, name, dns.rdataclass.IN, dns.rdatatype.MX, create=True)
             rrset.add(dns.rdata.from_text("IN", "MX", "%d %s" % (rng.getrandbits(16), target.to_text())), 300)
@@ -337,7 +337,7 @@ class Generator:
         """A generated message broken in one to three ways aimed at the codec's weak spots."""
         wire, writer = self.message()
         data = bytearray(wire)
-        for _ in range(self.rng.choice((1, 1, 1, 2, 3))):
+        for _count in range(self.rng.choice((1, 1, 1, 2, 3))):
             data = self._mutate(data, writer)
         return bytes(data)
 
@@ -377,14 +377,14 @@ class Generator:
         if choice < 0.9:
             position = rng.randrange(len(data) + 1)
             if rng.random() < 0.5:
-                return data[:position] + bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4))) + data[position:]
+                return data[:position] + bytes(rng.getrandbits(8) for _count in range(rng.randint(1, 4))) + data[position:]
             return data[:position] + data[position + rng.randint(1, 4):]
-        return data + bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 3)))  # trailing octets
+        return data + bytes(rng.getrandbits(8) for _count in range(rng.randint(1, 3)))  # trailing octets
 
     def garbage(self):
         rng = self.rng
-        header = struct.pack("!HHHHHH", rng.getrandbits(16), rng.getrandbits(16) | dnswire.QR, *(rng.randint(0, 3) for _ in range(4)))
-        return header + bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 60)))
+        header = struct.pack("!HHHHHH", rng.getrandbits(16), rng.getrandbits(16) | dnswire.QR, *(rng.randint(0, 3) for _count in range(4)))
+        return header + bytes(rng.getrandbits(8) for _count in range(rng.randint(0, 60)))
 
     # ----- query names --------------------------------------------------------------------
 
@@ -398,15 +398,15 @@ class Generator:
             text = ".".join(_escaped(label) for label in labels) + ("." if rng.random() < 0.5 else "") if labels else "."
             return text, "bytes"
         if kind < 0.65:
-            parts = ["".join(rng.choice("aAzZ09-_ %") for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(1, 4))]
+            parts = ["".join(rng.choice("aAzZ09-_ %") for _count in range(rng.randint(1, 6))) for _count in range(rng.randint(1, 4))]
             return ".".join(parts), "bytes"
         if kind < 0.8:
             pieces = ["a", "b", ".", "\\", "\\0", "\\25", "\\256", "\\999", "\\065", "\\.", "\\\\", "..", "x" * 64, " ", "1"]
-            text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+            text = "".join(rng.choice(pieces) for _count in range(rng.randint(1, 8)))
             return (text if text != "@" else "a"), "bytes"
         labels = []
-        for _ in range(rng.randint(1, 3)):
-            labels.append("".join(rng.choice("aZ9-äöüßÉçñ日本語한국ΣσςⅫﬁ") for _ in range(rng.randint(1, 6))))
+        for _count in range(rng.randint(1, 3)):
+            labels.append("".join(rng.choice("aZ9-äöüßÉçñ日本語한국ΣσςⅫﬁ") for _count in range(rng.randint(1, 6))))
         separator = rng.choice((".", ".", "\u3002", "\uff0e"))
         return separator.join(labels) + rng.choice(("", ".")), "unicode"
 

@@ -96,6 +96,7 @@ _PLAIN_LABEL_OCTETS = frozenset(range(0x21, 0x7F)) - {ord("."), ord("\\"), ord('
 _SPECIAL_OCTET = re.compile(rb'[^\x21-\x7e]|[.\\"();@$]')
 # Text names read as they are: ASCII without a backslash, labels of 1 to 63 characters, an optional final dot.
 _PLAIN_TEXT_NAME = re.compile(r"(?:[\x20-\x2d\x2f-\x5b\x5d-\x7e]{1,63}\.)*[\x20-\x2d\x2f-\x5b\x5d-\x7e]{1,63}\.?\Z")
+_LDH_TEXT_NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?\Z")
 # Label separators in text: the full stop, and those IDNA reads as one (RFC 3490 3.1).
 _TEXT_DOTS = frozenset(".\u3002\uff0e\uff61")
 
@@ -251,6 +252,14 @@ def name_to_text(wire):
     """A wire-form name in RFC 1035 text without the final dot (``""`` for the root): octets other
     than letters, digits and unremarkable punctuation as ``\\DDD``, so ``name_from_text`` reads it back."""
     return ".".join([_label_text(label) for label in name_labels(wire)])
+
+
+def lowered_text(text, wire):
+    """``name_to_text(wire)`` for ``wire = name_from_text(text).lower()``, taken from ``text`` itself
+    when it holds only letters, digits, hyphens and underscores (most names: no label to walk)."""
+    if _LDH_TEXT_NAME.match(text):
+        return (text[:-1] if text[-1] == "." else text).lower()
+    return name_to_text(wire)
 
 
 def encode_name(name):

@@ -757,17 +757,18 @@ class Resolver:
         except ValueError as exc:
             return Answer(str(name), str(rtype), ERROR, detail=str(exc))
         rtype_name = dnswire.TYPE_NAMES.get(code) or (dns.rdatatype.to_text(code) if HAS_DNSPYTHON else dnswire.type_name(code))
+        text = name if isinstance(name, str) else str(name)
         try:
-            qname = dnswire.name_from_text(name if isinstance(name, str) else str(name)).lower()
+            qname = dnswire.name_from_text(text).lower()
         except dnswire.WireError as exc:
-            return Answer(str(name), rtype_name, ERROR, detail=str(exc))
+            return Answer(text, rtype_name, ERROR, detail=str(exc))
         if self._cache is not None:
             cached = self._cache.get((qname, code))
             if cached is not None:
                 return cached
-        return qname, code, rtype_name
+        return qname, code, rtype_name, dnswire.lowered_text(text, qname)
 
-    async def _lookup(self, qname, code, rtype_name):
+    async def _lookup(self, qname, code, rtype_name, name):
         key = (qname, code)
         state = self._state()
         waiters = state.in_flight.get(key)
@@ -777,7 +778,7 @@ class Resolver:
             return await future
         waiters = state.in_flight[key] = []
         try:
-            answer = await self._resolve(state, qname, code, rtype_name)
+            answer = await self._resolve(state, qname, code, rtype_name, name)
         except BaseException:  # a cancelled lookup must not leave others waiting on it forever
             for future in waiters:
                 future.cancel()
@@ -791,9 +792,9 @@ class Resolver:
                 future.set_result(answer)
         return answer
 
-    async def _resolve(self, state, qname, code, rtype_name):
+    async def _resolve(self, state, qname, code, rtype_name, name):
         if state.deadline is not None and time.monotonic() >= state.deadline:
-            return Answer(dnswire.name_to_text(qname), rtype_name, TIMEOUT, detail=_NOT_ASKED)
+            return Answer(name, rtype_name, TIMEOUT, detail=_NOT_ASKED)
         slots = state.slots
         if not slots.take():  # ``async with slots`` costs two coroutines per lookup; most find a slot free
             await slots.wait()
@@ -802,17 +803,16 @@ class Resolver:
             deadline = began + self.lifetime
             if state.deadline is not None:
                 deadline = min(deadline, state.deadline)
-            answer = await self._follow(state, qname, code, rtype_name, deadline)
+            answer = await self._follow(state, qname, code, rtype_name, name, deadline)
             answer.elapsed = time.monotonic() - began
             return answer
         finally:
             slots.release()
 
-    async def _follow(self, state, qname, code, rtype_name, deadline):
+    async def _follow(self, state, qname, code, rtype_name, name, deadline):
         """Ask, then follow CNAMEs the answer does not resolve itself (an authoritative server
         answers only for its own zones), up to MAX_CNAME_HOPS. Names are compared in wire form
-        (``dnswire``); the Answer shows them as text."""
-        name = dnswire.name_to_text(qname)
+        (``dnswire``); the Answer shows them as text (``name``: the question's)."""
         chain = []
         seen = {qname}
         current = qname

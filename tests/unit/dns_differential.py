@@ -595,6 +595,8 @@ def classify_query(text, oracle, rng):
     shown = dnswire.name_to_text(mine)
     if dnswire.name_from_text(shown) != mine or dns.name.from_text(shown.encode("ascii")).to_wire() != mine:
         return QUERY_DIFFERENT, "name %r: its text %r does not read back as the same octets" % (text, shown)
+    if dnswire.lowered_text(text, mine.lower()) != dnswire.name_to_text(mine.lower()):
+        return QUERY_DIFFERENT, "name %r: lowered_text %r, not %r" % (text, dnswire.lowered_text(text, mine.lower()), dnswire.name_to_text(mine.lower()))
     message_id = rng.getrandbits(16)
     rtype = rng.choice((1, 15, 16, 28, 52, 65, 65534))
     dnssec = rng.random() < 0.5

@@ -198,9 +198,10 @@ class Answer:
     """The outcome of one lookup of ``name``/``rtype``.
 
     ``records`` holds the values of the asked type at the end of the CNAME chain: addresses as
-    text, names in lower case without the trailing dot, MX as ``(preference, exchange)``, TXT as
-    the joined string (``common.join_txt``), TLSA as ``(usage, selector, matching_type, hex)``, SOA
-    and SRV as tuples, other types in presentation form. ``chain`` lists the CNAME targets followed
+    text, names in lower case without the trailing dot (RFC 1035 text: an octet other than a letter,
+    digit or plain punctuation as ``\\DDD``, so ``dnswire.name_from_text`` gives the octets back),
+    MX as ``(preference, exchange)``, TXT as the joined string (``common.join_txt``), TLSA as
+    ``(usage, selector, matching_type, hex)``, SOA and SRV as tuples, other types in presentation form. ``chain`` lists the CNAME targets followed
     (empty when none); ``canonical_name`` is where the records were found. ``authenticated`` is the
     AD bit (set only by a validating resolver, and only when every response in the chain had it).
     """
@@ -314,17 +315,29 @@ def _type_code(rtype):
 
 
 def _record_value(rtype_code, value):
+    """A record's value (``dnswire.decode_rdata``) as ``Answer.records`` holds it: names as text."""
     if rtype_code == 16:
         return join_txt(b"".join(value))
-    if isinstance(value, bytes):
+    if isinstance(value, dnswire.Opaque):
         return _opaque_text(rtype_code, value)
+    if rtype_code in (2, 5, 12, 39):
+        return dnswire.name_to_text(value)
+    if rtype_code == 15:
+        return (value[0], dnswire.name_to_text(value[1]))
+    if rtype_code == 33:
+        return value[:3] + (dnswire.name_to_text(value[3]),)
+    if rtype_code == 6:
+        return (dnswire.name_to_text(value[0]), dnswire.name_to_text(value[1])) + value[2:]
+    if rtype_code == 257:
+        return (value[0], value[1], "".join(chr(octet) if 0x20 <= octet < 0x7F and octet not in (0x22, 0x5C) else "\\%03d" % octet
+                                            for octet in value[2]))
     return value
 
 
 def _opaque_text(rtype_code, data):
     if HAS_DNSPYTHON:
-        try:
-            return dns.rdata.from_wire(dns.rdataclass.IN, rtype_code, data, 0, len(data)).to_text()
+        try:  # from the whole message, so compression pointers inside the RDATA resolve
+            return dns.rdata.from_wire(dns.rdataclass.IN, rtype_code, data.wire, data.offset, len(data)).to_text()
         except Exception:  # pylint: disable=broad-exception-caught  # any bad RDATA falls back to RFC 3597
             pass
     return "\\# %d %s" % (len(data), data.hex())  # RFC 3597 5 generic form
@@ -347,6 +360,7 @@ class _Channel:
     """Queries in flight to one nameserver over one socket, matched to answers by ID and question."""
 
     transport_name = ""
+    stream = False  # TCP: an answer is never cut to fit
 
     def __init__(self, server):
         self.server = server
@@ -400,8 +414,15 @@ class _Channel:
             reason = "unreadable answer from %s%s: %s" % (format_nameserver(self.server), self.transport_name, exc)
             self._settle(message_id, error=_Failure(ERROR, reason))
             return
-        if not message.is_response or message.question is None or message.question[0] != qname or message.question[1] != qtype:
+        if not message.is_response or message.question is None or message.question[0] != qname or message.question[1] != qtype \
+                or message.opcode != dnswire.OPCODE_QUERY:
             return  # not the answer to this question: ignore it, as RFC 5452 9.1 asks
+        if message.truncated and self.stream:
+            # TC over TCP: the server could not send every record even without a size limit (RFC 7766
+            # 8), so what came is incomplete and "no records" would be a wrong verdict: a failed lookup.
+            reason = "truncated answer (TC) from %s over TCP: its records are incomplete" % format_nameserver(self.server)
+            self._settle(message_id, error=_Failure(ERROR, reason))
+            return
         self._settle(message_id, result=message)
 
     def _settle(self, message_id, result=None, error=None):
@@ -473,6 +494,7 @@ class _TcpChannel(_Channel, asyncio.Protocol):
     so a thousand domains' lookups cost a handful of writes instead of thousands of datagrams."""
 
     transport_name = " over TCP"
+    stream = True
 
     def __init__(self, server):
         super().__init__(server)
@@ -687,7 +709,10 @@ class Resolver:
     # ----- synchronous API -----------------------------------------------------------------
 
     def query(self, name, rtype):
-        """Look up ``name``/``rtype``; always returns an Answer (see ``Answer.kind``)."""
+        """Look up ``name``/``rtype``; always returns an Answer (see ``Answer.kind``).
+
+        ``name`` is RFC 1035 text (``dnswire.name_from_text``): ``\\.``, ``\\\\`` and ``\\DDD`` stand for
+        octets, other characters for themselves (spaces too); it is asked and matched as octets."""
         return self.run(self.aquery(name, rtype))
 
     def query_many(self, pairs, overall_timeout=None):
@@ -741,17 +766,18 @@ class Resolver:
         except ValueError as exc:
             return Answer(str(name), str(rtype), ERROR, detail=str(exc))
         rtype_name = dnswire.TYPE_NAMES.get(code) or (dns.rdatatype.to_text(code) if HAS_DNSPYTHON else dnswire.type_name(code))
+        text = name if isinstance(name, str) else str(name)
         try:
-            qname = dnswire.normalize_name(name)
+            qname = dnswire.name_from_text(text).lower()
         except dnswire.WireError as exc:
-            return Answer(str(name), rtype_name, ERROR, detail=str(exc))
+            return Answer(text, rtype_name, ERROR, detail=str(exc))
         if self._cache is not None:
             cached = self._cache.get((qname, code))
             if cached is not None:
                 return cached
-        return qname, code, rtype_name
+        return qname, code, rtype_name, dnswire.lowered_text(text, qname)
 
-    async def _lookup(self, qname, code, rtype_name):
+    async def _lookup(self, qname, code, rtype_name, name):
         key = (qname, code)
         state = self._state()
         waiters = state.in_flight.get(key)
@@ -761,7 +787,7 @@ class Resolver:
             return await future
         waiters = state.in_flight[key] = []
         try:
-            answer = await self._resolve(state, qname, code, rtype_name)
+            answer = await self._resolve(state, qname, code, rtype_name, name)
         except BaseException:  # a cancelled lookup must not leave others waiting on it forever
             for future in waiters:
                 future.cancel()
@@ -775,9 +801,9 @@ class Resolver:
                 future.set_result(answer)
         return answer
 
-    async def _resolve(self, state, qname, code, rtype_name):
+    async def _resolve(self, state, qname, code, rtype_name, name):
         if state.deadline is not None and time.monotonic() >= state.deadline:
-            return Answer(qname, rtype_name, TIMEOUT, detail=_NOT_ASKED)
+            return Answer(name, rtype_name, TIMEOUT, detail=_NOT_ASKED)
         slots = state.slots
         if not slots.take():  # ``async with slots`` costs two coroutines per lookup; most find a slot free
             await slots.wait()
@@ -786,15 +812,16 @@ class Resolver:
             deadline = began + self.lifetime
             if state.deadline is not None:
                 deadline = min(deadline, state.deadline)
-            answer = await self._follow(state, qname, code, rtype_name, deadline)
+            answer = await self._follow(state, qname, code, rtype_name, name, deadline)
             answer.elapsed = time.monotonic() - began
             return answer
         finally:
             slots.release()
 
-    async def _follow(self, state, qname, code, rtype_name, deadline):
+    async def _follow(self, state, qname, code, rtype_name, name, deadline):
         """Ask, then follow CNAMEs the answer does not resolve itself (an authoritative server
-        answers only for its own zones), up to MAX_CNAME_HOPS."""
+        answers only for its own zones), up to MAX_CNAME_HOPS. Names are compared in wire form
+        (``dnswire``); the Answer shows them as text (``name``: the question's)."""
         chain = []
         seen = {qname}
         current = qname
@@ -803,7 +830,7 @@ class Resolver:
             try:
                 message, server = await self._ask(state, current, code, deadline)
             except _Failure as failure:
-                return Answer(qname, rtype_name, failure.kind, chain=chain, detail=failure.detail)
+                return Answer(name, rtype_name, failure.kind, chain=chain, detail=failure.detail)
             where = format_nameserver(server)
             authenticated = authenticated and message.authenticated
             target = current
@@ -819,13 +846,13 @@ class Resolver:
             cnames = {record.owner: record.value for record in message.answer if record.rtype == 5 and record.rclass == dnswire.CLASS_IN}
             while code != 5 and not records and target in cnames:
                 target = cnames[target]
+                chain.append(dnswire.name_to_text(target))
                 if target in seen:
-                    return Answer(qname, rtype_name, ERROR, chain=chain + [target], nameserver=where,
-                                  detail="CNAME loop at %s (from %s)" % (target, where))
+                    return Answer(name, rtype_name, ERROR, chain=chain, nameserver=where,
+                                  detail="CNAME loop at %s (from %s)" % (chain[-1], where))
                 seen.add(target)
-                chain.append(target)
                 if len(chain) > MAX_CNAME_HOPS:
-                    return Answer(qname, rtype_name, ERROR, chain=chain, nameserver=where,
+                    return Answer(name, rtype_name, ERROR, chain=chain, nameserver=where,
                                   detail="more than %d CNAMEs in a row (from %s)" % (MAX_CNAME_HOPS, where))
                 for record in message.answer:
                     if record.rtype == code and record.owner == target and record.rclass == dnswire.CLASS_IN:
@@ -833,23 +860,24 @@ class Resolver:
                         ttl = record.ttl if ttl is None else min(ttl, record.ttl)
             rcode = dnswire.rcode_name(message.rcode)
             if records:
-                return Answer(qname, rtype_name, OK, records, rcode, chain, authenticated, where, detail="%d record(s) from %s"
+                return Answer(name, rtype_name, OK, records, rcode, chain, authenticated, where, detail="%d record(s) from %s"
                               % (len(records), where), ttl=ttl)
             if message.rcode == dnswire.NXDOMAIN:
-                missing = target if target != qname else "the name"
-                return Answer(qname, rtype_name, NXDOMAIN, (), rcode, chain, authenticated, where,
+                missing = chain[-1] if target != qname else "the name"
+                return Answer(name, rtype_name, NXDOMAIN, (), rcode, chain, authenticated, where,
                               detail="NXDOMAIN: %s does not exist (from %s)" % (missing, where))
             soa_in_authority = any(record.rtype == 6 for record in message.authority)
             if target != current and not soa_in_authority:
                 current = target  # the server stopped at a CNAME out of its zones: ask for the target
                 continue
+            shown = chain[-1] if chain else name
             if not soa_in_authority and not message.authoritative and not message.recursion_available and \
                     any(record.rtype == 2 for record in message.authority):
-                return Answer(qname, rtype_name, ERROR, (), rcode, chain, False, where,
-                              detail="%s sent a referral: it neither serves %s nor resolves it" % (where, target))
-            return Answer(qname, rtype_name, NODATA, (), rcode, chain, authenticated, where,
-                          detail="no %s records at %s (NOERROR, from %s)" % (rtype_name, target, where))
-        return Answer(qname, rtype_name, ERROR, chain=chain, detail="more than %d CNAMEs in a row" % MAX_CNAME_HOPS)
+                return Answer(name, rtype_name, ERROR, (), rcode, chain, False, where,
+                              detail="%s sent a referral: it neither serves %s nor resolves it" % (where, shown))
+            return Answer(name, rtype_name, NODATA, (), rcode, chain, authenticated, where,
+                          detail="no %s records at %s (NOERROR, from %s)" % (rtype_name, shown, where))
+        return Answer(name, rtype_name, ERROR, chain=chain, detail="more than %d CNAMEs in a row" % MAX_CNAME_HOPS)
 
     async def _ask(self, state, name, code, deadline):
         """One answer to ``name``/``code`` with a usable RCODE, trying the nameservers in order and

@@ -157,7 +157,9 @@ def expand_spf_macros(text, domain, sender_domain=None):
     expanded = _SPF_MACRO.sub(replace, text)
     if unknown:
         return None, unknown
-    return expanded.rstrip(".").lower(), []
+    # The expansion is octets, its dots separate the labels (7.3); the resolver reads names as RFC 1035
+    # text, where a backslash starts an escape: one the expansion holds is escaped to stay an octet.
+    return expanded.rstrip(".").lower().replace("\\", "\\\\"), []
 
 
 class SpfEvaluation:

@@ -8,7 +8,7 @@ from harness._process import ServerError, free_port
 from harness.blackhole import Blackhole
 from harness.bind import BindServer
 from harness.ca import IssuedCert, TestCA
-from harness.dnsclient import DnsAnswer, DnsQueryError
+from harness.dnsclient import DnsAnswer, DnsQueryError, reference_resolver
 from harness.nginx import HttpResponse, NginxServer, Site, http_get, insecure_context
 from harness.playbook import PlaybookResult, PlaybookTimeout, run_playbook
 from harness.smtp import SmtpServer
@@ -18,5 +18,5 @@ from harness.zones import TrustAnchor, txt_presentation
 __all__ = [
     "BindServer", "Blackhole", "DnsAnswer", "DnsQueryError", "HttpResponse", "IssuedCert", "NginxServer",
     "PlaybookResult", "PlaybookTimeout", "ServerError", "Site", "SmtpServer", "TestCA", "TrustAnchor",
-    "UnboundResolver", "free_port", "http_get", "insecure_context", "run_playbook", "txt_presentation",
+    "UnboundResolver", "free_port", "http_get", "insecure_context", "reference_resolver", "run_playbook", "txt_presentation",
 ]

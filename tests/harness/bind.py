@@ -48,16 +48,19 @@ class BindServer(DnsEndpoint, ProcessServer):
     ``servfail_zones``: zones whose file does not load (SERVFAIL). ``timeout_zones``: names
     forwarded to a port that never answers: clients time out (BIND itself gives up after 30 s).
     ``check_integrity=False`` lets updates add an MX or NS whose in-zone target has no address.
+    ``check_names=False`` lets zone files and updates hold names that are not host names where BIND
+    wants one (an A record at ``a b%c``, legal in DNS (RFC 2181 11) and in SPF's macro tests).
     Names outside every zone get NXDOMAIN from a stand-in root zone, never a query to the Internet.
     """
 
     name = "named"
 
     def __init__(self, zones=None, *, dnssec_zones=(), bogus_zones=(), servfail_zones=(), timeout_zones=(),
-                 tsig=True, tsig_name="mailsec-update", check_integrity=True, address="127.0.0.1",
+                 tsig=True, tsig_name="mailsec-update", check_integrity=True, check_names=True, address="127.0.0.1",
                  directory=None, start_timeout=10.0):
         super().__init__("mailsec-bind-", address, directory, start_timeout)
         self.check_integrity = check_integrity
+        self.check_names = check_names
         self._blackhole = None
         self._zones = {}  # origin -> file name BIND loads
         self.trust_anchors = {}
@@ -149,6 +152,7 @@ class BindServer(DnsEndpoint, ProcessServer):
             "  resolver-query-timeout 30000;",
             "  max-cache-size 16m;",
             "  check-integrity %s;" % ("yes" if self.check_integrity else "no"),
+            "  check-names primary %s;" % ("fail" if self.check_names else "ignore"),
             "};",
             # No rndc channel: the default one on 127.0.0.1#953 would clash between servers.
             "controls { };",

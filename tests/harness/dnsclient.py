@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
@@ -110,3 +111,15 @@ class DnsQueryError(Exception):
     def __init__(self, message, answer):
         super().__init__(message)
         self.answer = answer
+
+
+def reference_resolver(nameserver, timeout=DEFAULT_TIMEOUT, lifetime=2 * DEFAULT_TIMEOUT):
+    """dnspython's asyncio stub resolver asking only ``nameserver`` (``(address, port)``), without a
+    cache or resolv.conf: the reference the project's resolver is compared with."""
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [nameserver[0]]
+    resolver.port = nameserver[1]
+    resolver.timeout = timeout
+    resolver.lifetime = lifetime
+    resolver.cache = None
+    return resolver

@@ -42,7 +42,8 @@ MODE_SOURCES = ("auto", "enforce", "testing", "none")
 
 
 class MxHost:
-    """One distinct MX host: its address and TLSA answers, and the SMTP probe's result."""
+    """One distinct MX host:port: its address and TLSA answers, the SMTP probe's result, and the checks
+    made of them once per run (``probe_checks``), shared by every domain that names the host."""
 
     def __init__(self, host, port):
         self.host = host
@@ -50,6 +51,7 @@ class MxHost:
         self.address_answers = []
         self.tlsa = None
         self.probe = None
+        self.host_checks = None  # (checks, reached, handshake) once probe_checks has run
 
     @property
     def tlsa_name(self):
@@ -98,10 +100,16 @@ def _is_null_mx(answer):
 class Plan:
     """What one call gathers before it judges anything."""
 
-    def __init__(self):
+    def __init__(self, port=DEFAULT_PORT):
+        self.port = port
         self.mx = {}  # domain -> MX Answer
         self.policies = {}  # domain -> verify_mta_sts.LiveMtaSts (when learning modes)
-        self.hosts = {}  # host -> MxHost, in the order the domains name them
+        self.hosts = {}  # (host, port) -> MxHost, in the order the domains name them
+        self.certificates = probes.CertificateBook()  # every certificate the probes and fetches were shown
+
+    def host(self, name):
+        """The MxHost of MX ``name`` at this run's port."""
+        return self.hosts[(name, self.port)]
 
 
 def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
@@ -114,7 +122,7 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
     most ``concurrency`` at a time. Lookups never overlap the handshakes, which would let answers
     overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
     """
-    plan = Plan()
+    plan = Plan(port)
     if not domains:
         return plan
 
@@ -130,7 +138,7 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
                 plan.mx[domain] = answer
         for domain in domains:
             for _preference, host in _mx_exchanges(plan.mx[domain]):
-                plan.hosts.setdefault(host, MxHost(host, port))
+                plan.hosts.setdefault((host, port), MxHost(host, port))
         hosts = list(plan.hosts.values())
         pairs = []
         for mx_host in hosts:
@@ -143,11 +151,12 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
         async def probe(mx_host):
             if mx_host.addresses:
                 async with slots:
-                    mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=port, timeout=timeout, ca_path=ca_path,
-                                                             helo_name=helo_name)
+                    mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=mx_host.port, timeout=timeout, ca_path=ca_path,
+                                                             helo_name=helo_name, certificates=plan.certificates)
 
         jobs = [probe(mx_host) for mx_host in hosts]
-        jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True) for live in plan.policies.values()]
+        jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True, certificates=plan.certificates)
+                 for live in plan.policies.values()]
         await asyncio.gather(*jobs)
 
     resolver.run(every())
@@ -208,7 +217,7 @@ def _check_certificate(result, mx_host, mode, source, expiry_warn_days):
     subject = mx_host.host
     facts = probe.certificate
     if probe.verified:
-        result.passed("smtp.certificate", "valid for %s and trusted: %s" % (mx_host.host, probes.describe_certificate(facts)), subject)
+        result.passed("smtp.certificate", "valid for %s and trusted, %s" % (mx_host.host, probes.certificate_summary(probe)), subject)
     else:
         result.add("smtp.certificate", _severity_for_invalid(mode), "%s; %s" % (probe.verify_detail, _consequence(mode, source)), subject)
     if not facts:
@@ -347,15 +356,14 @@ def evaluate(target, plan, expected, mode_source="auto", require_dane=False, exp
         required = require_dane or bool(dane_spec)
         any_tlsa = False
         for _preference, host in exchanges:
-            mx_host = plan.hosts[host]
+            mx_host = plan.host(host)
             entry_hosts.append(host)
-            if not _check_address(result, mx_host):
-                _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
-                continue
-            if _check_connection(result, mx_host):
+            host_checks, reached, handshake = probe_checks(mx_host)
+            result.checks.extend(dict(check) for check in host_checks)
+            if handshake:
                 _check_certificate(result, mx_host, mode, source, expiry_warn_days)
             _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
-            any_tlsa = any_tlsa or bool(mx_host.tlsa_values)
+            any_tlsa = any_tlsa or (reached and bool(mx_host.tlsa_values))
         if any_tlsa and not answer.authenticated:
             result.warned(
                 "dane.mx_dnssec",
@@ -366,6 +374,23 @@ def evaluate(target, plan, expected, mode_source="auto", require_dane=False, exp
     entry = result.as_dict()
     entry["mx"] = entry_hosts
     return entry
+
+
+def probe_checks(mx_host):
+    """The checks that depend on the MX host:port alone (its addresses and its probe), made once per run.
+
+    ``(checks, reached, handshake)``: ``smtp.address``, then ``smtp.connect`` and ``smtp.starttls``
+    when it has an address; whether it had one, and whether a TLS handshake was made. Every domain
+    that names the host gets copies of these checks; what depends on the domain (the certificate's
+    severity follows its MTA-STS mode, the TLSA records its DANE spec) is judged per domain. A new
+    check of the host's own service (its TLS version, cipher, banner, reverse DNS) belongs here.
+    """
+    if mx_host.host_checks is None:
+        result = DomainChecks(mx_host.host)
+        reached = _check_address(result, mx_host)
+        handshake = reached and _check_connection(result, mx_host)
+        mx_host.host_checks = (result.checks, reached, handshake)
+    return mx_host.host_checks
 
 
 def _check_address(result, mx_host):
@@ -383,12 +408,16 @@ def _check_address(result, mx_host):
 
 def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
            mode_source="auto", require_dane=False, expiry_warn_days=14, policy_port=verify_mta_sts.DEFAULT_PORT):
-    """Verify every target; the per-domain results in order, and the distinct MX hosts' facts."""
+    """Verify every target: the per-domain results in order, the distinct MX hosts' facts, and the
+    certificates they presented, each described once (``{sha256: probes.CertificateBook.describe}``;
+    a host's ``probe.certificate`` refers to it by ``sha256``)."""
     with verify_input.collector_paused():
         plan = gather([target.name for target in targets], resolver, port, timeout, ca_path, concurrency, helo_name,
                       learn_modes=mode_source == "auto", policy_port=policy_port)
         domain_results = [evaluate(target, plan, expected, mode_source, require_dane, expiry_warn_days) for target in targets]
-        return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()]
+        presented = [mx_host.probe.certificate_sha256 for mx_host in plan.hosts.values() if mx_host.probe is not None]
+        certificates = plan.certificates.descriptions(key for key in dict.fromkeys(presented) if key is not None)
+        return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()], certificates
 
 
 def run(params):
@@ -404,7 +433,7 @@ def run(params):
     targets, _model = verify_input.targets(params.get("domains"), params.get("mailsec_domains"), params.get("mail_host"), params.get("domain_defaults"))
     expected = verify_input.expected_state(params.get("expected"))
     resolver = verify_input.make_resolver(params.get("nameservers"), params["timeout"], params["concurrency"])
-    domain_results, hosts = verify(
+    domain_results, hosts, certificates = verify(
         targets,
         resolver,
         expected,
@@ -420,4 +449,5 @@ def run(params):
     )
     result, failure = verify_input.outcome(domain_results, params["fail_on"])
     result["mx_hosts"] = hosts
+    result["certificates"] = certificates
     return result, failure

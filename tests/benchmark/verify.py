@@ -103,6 +103,9 @@ def zones(names):
 
 def port_free(port, kind):
     probe = socket.socket(socket.AF_INET, kind)
+    if kind == socket.SOCK_STREAM:
+        # As the servers do: connections of an earlier run in TIME-WAIT do not keep a listener off the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind(("127.0.0.1", port))
         return True
@@ -188,7 +191,7 @@ def engine_runs(names, ca_path, repeat, servers, processes=None):
         server_cpu = _servers_cpu(servers)
         seconds, results = engine_results(names, ca_path, processes)
         runs.append((sum(seconds.values()), seconds, time.process_time() + _children_cpu() - cpu, _servers_cpu(servers) - server_cpu,
-                     {name: results[name]["summary"] for name in VERIFIERS}))
+                     {name: results[name]["summary"] for name in VERIFIERS}, not_passing(results)))
     return min(runs, key=lambda entry: entry[0]), [entry[0] for entry in runs]
 
 
@@ -199,6 +202,18 @@ def result_sizes(names, ca_path):
         _seconds, results = engine_results(names[:count], ca_path)
         sizes.append((count, {name: len(json.dumps(results[name])) for name in VERIFIERS}))
     return sizes
+
+
+def not_passing(results):
+    """``{"verifier: check status": count}`` of the checks that did not pass."""
+    counts = {}
+    for name in VERIFIERS:
+        for entry in results[name]["domains"]:
+            for check in entry["checks"]:
+                if check["status"] != "pass":
+                    key = "%s: %s %s" % (name, check["name"], check["status"])
+                    counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def failed_checks(summaries):
@@ -299,11 +314,12 @@ def main():
         for label, processes in (("default processes", None), ("processes 1", 1)):
             engines[label] = engine_runs(names, ca_path, args.repeat, servers, processes)
             best, totals = engines[label]
-            total, seconds, engine_cpu, server_cpu, summaries = best
+            total, seconds, engine_cpu, server_cpu, summaries, problems = best
             print("engine, in process, %s (best of %d): %s = %.2f s (CPU %.2f s with its worker processes; BIND and nginx %.2f s)"
                   % (label, args.repeat, " + ".join("%s %.2f s" % (name, seconds[name]) for name in VERIFIERS), total, engine_cpu, server_cpu))
             print("  all runs: %s" % ", ".join("%.2f" % value for value in totals))
             print("  checks: %s" % ", ".join("%s %s" % (name, summaries[name]["checks_by_status"]) for name in VERIFIERS))
+            print("  not passing: %s" % (", ".join("%s (%d)" % item for item in sorted(problems.items())) or "none"))
         ours_engine, _seconds, engine_cpu = engines["default processes"][0][:3]
 
         sizes = result_sizes(names, ca_path)

@@ -6,11 +6,12 @@
 
 Private to the collection: users may rely only on plugins and modules.
 
-Everything network-bound runs in the resolver's event loop: every domain's MX lookup (and, to
-learn its MTA-STS mode, its ``_mta-sts`` record and policy host) at once; then every distinct MX
-host's addresses and TLSA records at once; then one SMTP probe per distinct MX host (a host
-shared by a thousand domains is probed once) and the policy fetches, at most ``concurrency`` at
-a time. Then come the checks of each domain, plain computation.
+Everything network-bound runs in the resolver's event loop: every domain's MX lookup at once;
+then every distinct MX host's addresses and TLSA records at once; then one SMTP probe per
+distinct MX host and port (a host shared by a thousand domains is probed once), at most
+``concurrency`` at a time; then, only for the domains whose MX presented a certificate that did
+not verify, the MTA-STS record and policy that decide how severe that is. Then come the checks
+of each domain, plain computation.
 
 How strict the certificate checks are follows what senders do with it:
 
@@ -60,6 +61,12 @@ class MxHost:
     @property
     def addresses(self):
         return [address for answer in self.address_answers if answer.ok for address in answer.records]
+
+    @property
+    def needs_mode(self):
+        """True when the probe made a handshake with a certificate that did not verify: how severe that
+        is follows each domain's MTA-STS mode (``_check_certificate``); nothing else does."""
+        return self.probe is not None and self.probe.error is None and not self.probe.verified
 
     @property
     def tlsa_values(self):
@@ -116,11 +123,13 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
            learn_modes=True, policy_port=verify_mta_sts.DEFAULT_PORT):
     """Resolve every domain and MX host, then probe each distinct MX host once, in the resolver's loop.
 
-    Lookups first (every domain's MX, and with ``learn_modes`` its ``_mta-sts`` record and policy
-    host; then every distinct MX host's addresses and TLSA records), then the SMTP probes and, with
-    ``learn_modes``, the policy fetches (only for a valid ``_mta-sts`` record, as senders do), at
-    most ``concurrency`` at a time. Lookups never overlap the handshakes, which would let answers
-    overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
+    Lookups first (every domain's MX, then every distinct MX host's addresses and TLSA records),
+    then the SMTP probes, at most ``concurrency`` at a time. With ``learn_modes``, the domains
+    whose MX presented a certificate that did not verify then have their ``_mta-sts`` record and
+    policy host resolved and their policy fetched (only for a valid record, as senders do): the
+    mode decides only how severe such a certificate is (``_check_certificate``), so a fleet whose
+    certificates verify fetches no policy at all. Lookups never overlap the handshakes, which would
+    let answers overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
     """
     plan = Plan(port)
     if not domains:
@@ -128,14 +137,8 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
 
     async def every():
         slots = asyncio.Semaphore(concurrency)
-        if learn_modes:
-            found = await asyncio.gather(*(verify_mta_sts.resolve(domain, resolver, want_mx=True) for domain in domains))
-            for live in found:
-                plan.policies[live.domain] = live
-                plan.mx[live.domain] = live.mx
-        else:
-            for domain, answer in zip(domains, await resolver.agather([(domain, "MX") for domain in domains])):
-                plan.mx[domain] = answer
+        for domain, answer in zip(domains, await resolver.agather([(domain, "MX") for domain in domains])):
+            plan.mx[domain] = answer
         for domain in domains:
             for _preference, host in _mx_exchanges(plan.mx[domain]):
                 plan.hosts.setdefault((host, port), MxHost(host, port))
@@ -154,10 +157,14 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
                     mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=mx_host.port, timeout=timeout, ca_path=ca_path,
                                                              helo_name=helo_name, certificates=plan.certificates)
 
-        jobs = [probe(mx_host) for mx_host in hosts]
-        jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True, certificates=plan.certificates)
-                 for live in plan.policies.values()]
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(probe(mx_host) for mx_host in hosts))
+        if learn_modes:
+            judged = [domain for domain in domains if any(plan.host(host).needs_mode for _preference, host in _mx_exchanges(plan.mx[domain]))]
+            found = await asyncio.gather(*(verify_mta_sts.resolve(domain, resolver, want_mx=False) for domain in judged))
+            for live in found:
+                plan.policies[live.domain] = live
+            await asyncio.gather(*(verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True, certificates=plan.certificates)
+                                   for live in found))
 
     resolver.run(every())
     return plan

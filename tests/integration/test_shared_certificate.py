@@ -8,6 +8,7 @@ Real BIND, nginx (one site per domain, all with the same many-name certificate) 
 
 import contextlib
 import json
+import os
 
 import pytest
 
@@ -106,11 +107,19 @@ def test_result_grows_with_the_domains_not_with_domains_times_names(world, verif
     assert CERTIFICATE_NAMES[-1] not in json.dumps(whole) and CERTIFICATE_NAMES[-1] not in json.dumps(half)
 
 
+def policy_requests(web):
+    with open(os.path.join(web.directory, "access.log"), encoding="utf-8", errors="replace") as handle:
+        return sum(1 for line in handle if POLICY_PATH in line)
+
+
 def test_smtp_tls_probes_the_shared_mx_once(world):
     before = world.smtp.sessions
+    fetched = policy_requests(world.web)
     result, failure = world.smtp_tls(DOMAINS)
     assert failure is None, failure
     assert world.smtp.sessions - before == 1  # one STARTTLS session for 40 domains
+    # The MX certificate verifies, so no domain's MTA-STS mode can change a check: no policy is fetched.
+    assert policy_requests(world.web) == fetched
     assert len(result["mx_hosts"]) == 1
     fingerprint = result["mx_hosts"][0]["probe"]["certificate"]["sha256"]
     assert fingerprint in result["certificates"]

@@ -21,7 +21,8 @@ description:
   - "A certificate that does not verify fails when the domain's MTA-STS mode is C(enforce) (senders then refuse to
     deliver, RFC 8461 4.2) and warns otherwise (senders in C(testing) mode, opportunistic TLS and DANE-EE deliver).
     The mode comes from the live policy (O(mta_sts_mode=auto)), else from O(mailsec_domains), or is set by
-    O(mta_sts_mode)."
+    O(mta_sts_mode). With O(mta_sts_mode=auto) the policy is read only for the domains whose MX presented such a
+    certificate: for the others the mode changes no check."
   - When TLSA records exist at C(_<port>._tcp.<mx host>), the answer must carry the AD bit of a validating resolver
     (so O(nameservers) must be a validating resolver for these checks; an answer without AD fails
     C(dane.tlsa_dnssec), as does a SERVFAIL, which is what validating resolvers answer for bogus signatures), and at
@@ -81,8 +82,8 @@ options:
   mta_sts_mode:
     description:
       - The MTA-STS mode that decides whether an invalid certificate fails or warns.
-      - C(auto) reads each domain's live policy (its C(_mta-sts) TXT record and C(https://mta-sts.<domain>/.well-known/mta-sts.txt)),
-        falling back to the mode in O(mailsec_domains).
+      - C(auto) reads the live policy (its C(_mta-sts) TXT record and C(https://mta-sts.<domain>/.well-known/mta-sts.txt))
+        of each domain whose MX presented a certificate that did not verify, falling back to the mode in O(mailsec_domains).
     type: str
     choices: [auto, enforce, testing, none]
     default: auto

@@ -201,7 +201,8 @@ domains:
 certificates:
   description:
     - Each distinct certificate the policy hosts presented, described once per run (a mailcow host presents one certificate with
-      every C(mta-sts.<domain>) name to all its domains), keyed by the SHA-256 of its DER. A domain's RV(domains[].mta_sts.fetch.certificate.sha256) refers to it by that key.
+      every C(mta-sts.<domain>) name to all its domains), keyed by the SHA-256 of its DER.
+      The C(sha256) of a domain's RV(domains[].mta_sts.fetch.certificate) refers to it by that key.
     - With several O(processes) each worker examines a certificate once; the descriptions are merged.
   returned: always
   type: dict

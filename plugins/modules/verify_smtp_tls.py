@@ -212,7 +212,8 @@ mx_hosts:
 certificates:
   description:
     - Each distinct certificate the MX hosts presented, described once per run (a mailcow host presents one certificate with
-      every C(mta-sts.<domain>) name to all its domains), keyed by the SHA-256 of its DER. A host's RV(mx_hosts[].probe.certificate.sha256) refers to it by that key.
+      every C(mta-sts.<domain>) name to all its domains), keyed by the SHA-256 of its DER.
+      The C(sha256) of a host's RV(mx_hosts[].probe.certificate) refers to it by that key.
   returned: always
   type: dict
   sample:

@@ -478,7 +478,6 @@ class CertificateBook:
         return {key: self.describe(key) for key in (self._facts if keys is None else keys) if key in self._facts}
 
 
-
 def certificate_summary(result):
     """A probe result's certificate in a check's detail, the same few words for every domain shown it:
     ``"certificate 0123456789abcdef (for a, b, c and 397 more name(s); issued by ...; expires ...)"``,

@@ -366,6 +366,9 @@ def test_processes_change_nothing_but_the_time(world, counted_forks):
     spread = world.verify(domains=domains, processes=3)
     assert forks == [domains[1::3], domains[2::3]]
     assert comparable(spread[0]) == comparable(alone[0]) and spread[1] == alone[1]
+    # The workers' certificate descriptions come back merged, once each, and leave the domains' entries.
+    assert spread[0]["certificates"] == alone[0]["certificates"] and len(alone[0]["certificates"]) >= 4
+    assert all(set(entry) == {"domain", "status", "checks", "mta_sts"} for entry in spread[0]["domains"])
 
 
 def test_compact_results_leave_out_facts_and_passing_details_only(world):

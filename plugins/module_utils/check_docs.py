@@ -187,8 +187,10 @@ CHECKS = {
     "mta_sts.policy_certificate": {
         "fix": ("the web server must present a certificate whose names include `mta-sts.<domain>`, from a CA senders "
                 "trust, within its validity. With mailcow add `mta-sts.<domain>` to `ADDITIONAL_SAN` (and "
-                "`ADDITIONAL_SERVER_NAMES`) and let it renew; check the detail for the names the presented "
-                "certificate has. For a private CA in tests, give `ca_path`."),
+                "`ADDITIONAL_SERVER_NAMES`) and let it renew; the detail says which of the presented certificate's "
+                "names covers `mta-sts.<domain>` (none, for a name mismatch) and names the certificate by the first "
+                "digits of its SHA-256, its first names and how many it has. For a private CA in tests, give "
+                "`ca_path`."),
         "doc": "docs/checks-transport.md#fixes",
         "verifiers": ["verify_mta_sts"],
     },

@@ -328,21 +328,11 @@ def _facts_from_peercert(peercert, now=None):
     }
 
 
-def _leaf_facts(tls_object, chain, verified):
-    """The leaf's facts: from OpenSSL's own decoding after a verified handshake, else from the DER."""
-    if verified:
-        try:
-            facts = _facts_from_peercert(tls_object.getpeercert())
-        except (ValueError, KeyError):
-            facts = None
-        if facts is not None:
-            if chain and facts["spki_sha256"] is None:
-                try:
-                    facts["spki_sha256"] = hashlib.sha256(dane.spki_from_certificate_der(chain[0])).hexdigest()
-                except ValueError:
-                    pass
-            return facts
-    return certificate_facts(chain[0]) if chain else None
+def _examine_leaf(tls_object, chain, verified, certificates):
+    """The leaf's fingerprint, examined in ``certificates`` (a CertificateBook) when new: from OpenSSL's
+    own decoding after a verified handshake, else from the DER. ``chain``: the presented DER, leaf first."""
+    der = chain[0] if chain else tls_object.getpeercert(binary_form=True)
+    return certificates.add(der, decoded=tls_object.getpeercert if verified else None)
 
 
 def name_matches(host, facts):
@@ -357,13 +347,147 @@ def name_matches(host, facts):
 
 
 def describe_certificate(facts):
-    """``"for a.example, b.example; issued by CN=...; expires 2026-09-01T00:00:00Z (in 90 days)"``."""
+    """``"for a.example, b.example; issued by CN=...; expires 2026-09-01T00:00:00Z (in 90 days)"``.
+
+    At most NAMES_SHOWN names, then how many more: a mailcow host's certificate names every
+    ``mta-sts.<domain>`` it serves, and a detail per domain listing them all grows as domains x names.
+    """
     if not facts:
         return "certificate not readable"
     names = facts.get("dns_names") or facts.get("common_names") or ["no names"]
+    shown = ", ".join(names[:NAMES_SHOWN])
+    if len(names) > NAMES_SHOWN:
+        shown += " and %d more name(s)" % (len(names) - NAMES_SHOWN)
     days = facts["days_to_expiry"]
     when = "expired %d day(s) ago" % -days if days < 0 else "in %d day(s)" % days
-    return "for %s; issued by %s; expires %s (%s)" % (", ".join(names), facts.get("issuer") or "?", facts["not_after"], when)
+    return "for %s; issued by %s; expires %s (%s)" % (shown, facts.get("issuer") or "?", facts["not_after"], when)
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificates seen in one run, each examined once
+
+
+NAMES_SHOWN = 3  # names a description lists before "and N more"
+FINGERPRINT_SHOWN = 16  # hex digits of a fingerprint quoted in a check's detail
+
+
+def fingerprint(der):
+    """The SHA-256 of a DER certificate, lower-case hex: how results refer to a certificate."""
+    return hashlib.sha256(bytes(der)).hexdigest()
+
+
+def _fold_name(name):
+    return str(name).lower().rstrip(".")
+
+
+class CertificateBook:
+    """Every distinct certificate one run was shown, examined once, by the SHA-256 of its DER.
+
+    mailcow certifies every ``mta-sts.<domain>`` of a host in one certificate (ADDITIONAL_SAN), so
+    a run over its domains is shown the same DER once per domain. Hashing it costs microseconds;
+    decoding a certificate of 1,000 names costs milliseconds, and so does matching a name against
+    all of them. ``add`` examines a certificate the first time only (``examined`` counts those
+    times); ``covered_by`` looks a name up in sets made then. Results describe each certificate
+    once (``descriptions``) and refer to it by fingerprint.
+    """
+
+    def __init__(self):
+        self._facts = {}
+        self._names = {}  # fingerprint -> (exact names, parents of wildcard names)
+        self.examined = 0
+
+    def add(self, der, decoded=None):
+        """The fingerprint of a DER certificate (None without one), examining it on first sight.
+
+        ``decoded``: a callable giving ``getpeercert()`` of a verified handshake, OpenSSL's own
+        decoding, cheaper than parsing the DER; asked only when the certificate is new.
+        """
+        if not der:
+            return None
+        der = bytes(der)
+        key = fingerprint(der)
+        if key not in self._facts:
+            self.examined += 1
+            facts = None
+            if decoded is not None:
+                try:
+                    facts = _facts_from_peercert(decoded())
+                except (ValueError, KeyError):
+                    facts = None
+                if facts is not None and facts["spki_sha256"] is None:
+                    try:
+                        facts["spki_sha256"] = hashlib.sha256(dane.spki_from_certificate_der(der)).hexdigest()
+                    except ValueError:
+                        pass
+            if facts is None:
+                facts = certificate_facts(der)
+            self._facts[key] = facts
+            names = (facts or {}).get("dns_names") or (facts or {}).get("common_names") or []
+            folded = [_fold_name(name) for name in names]
+            self._names[key] = (set(name for name in folded if "*" not in name),
+                                set(name[2:] for name in folded if name.startswith("*.") and name[2:] and "*" not in name[2:]))
+        return key
+
+    def facts(self, key):
+        """The facts of a certificate ``add`` returned ``key`` for (see ``certificate_facts``), or None."""
+        return self._facts.get(key)
+
+    def covered_by(self, key, host):
+        """The certificate's name that covers ``host`` (itself, or a wildcard over its left-most label), or None.
+
+        For explaining and reporting only: whether a certificate is accepted is OpenSSL's verdict.
+        """
+        exact, wildcard_parents = self._names.get(key) or ((), ())
+        name = _fold_name(host)
+        if name in exact:
+            return name
+        label, _dot, parent = name.partition(".")
+        if label and parent and "*" not in name and parent in wildcard_parents:
+            return "*." + parent
+        return None
+
+    def reference(self, key, host):
+        """What a domain's result says about its certificate: ``{sha256, name_covered, covered_by}``, or None."""
+        if key is None:
+            return None
+        covering = self.covered_by(key, host)
+        return {"sha256": key, "name_covered": covering is not None, "covered_by": covering}
+
+    def describe(self, key):
+        """The certificate once, for a run's ``certificates``: ``{sha256, subject, issuer, common_names,
+        not_before, not_after, days_to_expiry, self_signed, serial, spki_sha256, names_count, names_shown}``."""
+        facts = self._facts.get(key) or {}
+        names = facts.get("dns_names") or []
+        return {
+            "sha256": key,
+            "subject": facts.get("subject"),
+            "issuer": facts.get("issuer"),
+            "common_names": list(facts.get("common_names") or []),
+            "not_before": facts.get("not_before"),
+            "not_after": facts.get("not_after"),
+            "days_to_expiry": facts.get("days_to_expiry"),
+            "self_signed": facts.get("self_signed"),
+            "serial": facts.get("serial"),
+            "spki_sha256": facts.get("spki_sha256"),
+            "names_count": len(names) + len(facts.get("ip_addresses") or []),
+            "names_shown": names[:NAMES_SHOWN],
+        }
+
+    def descriptions(self, keys=None):
+        """``{fingerprint: describe(fingerprint)}`` for ``keys`` (default: every certificate seen)."""
+        return {key: self.describe(key) for key in (self._facts if keys is None else keys) if key in self._facts}
+
+
+def certificate_summary(result):
+    """A probe result's certificate in a check's detail, the same few words for every domain shown it:
+    ``"certificate 0123456789abcdef (for a, b, c and 397 more name(s); issued by ...; expires ...)"``,
+    led by ``"covered by <name>: "`` when one of its names covers the probed host."""
+    key = result.certificate_sha256
+    if key is None:
+        return describe_certificate(result.certificate)
+    reference = result.certificate_reference or {}
+    covered = "covered by %s: " % reference["covered_by"] if reference.get("covered_by") else ""
+    return "%scertificate %s (%s)" % (covered, key[:FINGERPRINT_SHOWN], describe_certificate(result.certificate))
 
 
 def _verify_detail(host, reason, message, facts):
@@ -634,7 +758,9 @@ class PolicyFetch:
         self.detail = None
         self.verify_reason = None
         self.warnings = []
-        self.certificate = None
+        self.certificate = None  # the leaf's facts (shared with every probe shown the same certificate)
+        self.certificate_sha256 = None
+        self.certificate_reference = None
         self.tls_version = None
         self.timing = {}
 
@@ -666,7 +792,7 @@ class PolicyFetch:
             "detail": self.detail,
             "verify_reason": self.verify_reason,
             "warnings": list(self.warnings),
-            "certificate": self.certificate,
+            "certificate": self.certificate_reference,
             "tls_version": self.tls_version,
             "timing": dict(self.timing),
         }
@@ -804,13 +930,13 @@ async def _exchange(result, channel, max_bytes, start):
         )
 
 
-async def _capture_https_certificate(result):
-    """The leaf's facts from a second, unverified handshake (to explain a failed verification)."""
+async def _capture_https_certificate(result, certificates):
+    """The leaf's fingerprint from a second, unverified handshake (to explain a failed verification)."""
     channel = None
     try:
         channel, _address = await _open([result.address], result.port, result.url)
         await _start_tls(channel, capturing_context(), result.host, result.url)
-        return _leaf_facts(channel.tls_object(), presented_chain(channel.tls_object())[:1], verified=False)
+        return _examine_leaf(channel.tls_object(), None, False, certificates)
     except (_ProbeFailure, OSError, ssl.SSLError):
         return None
     finally:
@@ -818,7 +944,15 @@ async def _capture_https_certificate(result):
             channel.abort()
 
 
-async def _fetch(result, ca_path, max_bytes, start):
+def _note_certificate(result, key, certificates):
+    """Keep a probe's leaf certificate: its fingerprint, its facts (shared by every probe shown it) and
+    what the result says of it (see ``CertificateBook.reference``)."""
+    result.certificate_sha256 = key
+    result.certificate = certificates.facts(key)
+    result.certificate_reference = certificates.reference(key, result.host)
+
+
+async def _fetch(result, ca_path, max_bytes, start, certificates):
     url = result.url
     channel, result.address = await _open(result.addresses, result.port, url, cap=max_bytes + (1 << 16))
     try:
@@ -829,12 +963,12 @@ async def _fetch(result, ca_path, max_bytes, start):
         except ssl.SSLCertVerificationError as exc:
             result.verify_reason = verify_reason(exc)
             channel.abort()
-            result.certificate = await _capture_https_certificate(result)
+            _note_certificate(result, await _capture_https_certificate(result, certificates), certificates)
             raise _ProbeFailure(TLS_VERIFY, "%s: %s" % (url, _verify_detail(result.host, result.verify_reason, _verify_message(exc), result.certificate)))
         result.timing["tls"] = _elapsed(start)
         tls = channel.tls_object()
         result.tls_version = tls.version()
-        result.certificate = _leaf_facts(tls, presented_chain(tls)[:1], verified=True)
+        _note_certificate(result, _examine_leaf(tls, None, True, certificates), certificates)
         await _exchange(result, channel, max_bytes, start)
     finally:
         channel.abort()
@@ -853,7 +987,8 @@ def _timeout_detail(what, stage, timeout, addresses=None):
     return "%s: no complete answer within %s s (waiting for %s)" % (what, _seconds(timeout), waiting)
 
 
-async def afetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH):
+async def afetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH,
+                        certificates=None):
     """GET ``https://<host>/.well-known/mta-sts.txt`` from ``address`` by RFC 8461 3.3's rules (a coroutine).
 
     ``address`` is an IP address (or a list, tried in order while connections are refused) that
@@ -862,12 +997,14 @@ async def afetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_pat
     200 is a policy; a 3xx is a ``redirect`` failure naming its Location, never followed; a
     Content-Type other than ``text/plain`` (parameters such as charset allowed) is a warning; a
     body over ``max_bytes`` is ``too-large`` (at most about ``max_bytes`` octets are read).
-    ``timeout`` bounds the whole fetch. Returns a PolicyFetch; never raises on network failure.
+    ``timeout`` bounds the whole fetch. ``certificates``: the run's CertificateBook, which examines
+    each distinct certificate once (default: one of this fetch's own). Returns a PolicyFetch; never
+    raises on network failure.
     """
     result = PolicyFetch(host, address, port, path)
     start = asyncio.get_running_loop().time()
     try:
-        await within(timeout, _fetch(result, ca_path, max_bytes, start))
+        await within(timeout, _fetch(result, ca_path, max_bytes, start, certificates if certificates is not None else CertificateBook()))
     except asyncio.TimeoutError:
         result.fail(TIMEOUT, _timeout_detail(result.url, result.stage, timeout, result.addresses))
     except _ProbeFailure as failure:
@@ -878,9 +1015,10 @@ async def afetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_pat
     return result
 
 
-def fetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH):
+def fetch_policy(host, address, port=443, timeout=DEFAULT_TIMEOUT, ca_path=None, max_bytes=MAX_POLICY_BYTES, path=mta_sts.POLICY_PATH,
+                 certificates=None):
     """``afetch_policy`` in an event loop of its own (see there)."""
-    return run(afetch_policy(host, address, port, timeout, ca_path, max_bytes, path))
+    return run(afetch_policy(host, address, port, timeout, ca_path, max_bytes, path, certificates))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -912,7 +1050,9 @@ class SmtpProbe:
         self.verified = None
         self.verify_reason = None
         self.verify_detail = None
-        self.certificate = None
+        self.certificate = None  # the leaf's facts (shared with every probe shown the same certificate)
+        self.certificate_sha256 = None
+        self.certificate_reference = None
         self.chain_der = []
         self.error = None
         self.detail = None
@@ -943,7 +1083,7 @@ class SmtpProbe:
             "verified": self.verified,
             "verify_reason": self.verify_reason,
             "verify_detail": self.verify_detail,
-            "certificate": self.certificate,
+            "certificate": self.certificate_reference,
             "chain_length": len(self.chain_der),
             "error": self.error,
             "detail": self.detail,
@@ -1087,7 +1227,7 @@ async def _quit(channel, what):
         pass
 
 
-async def _probe(result, ca_path, helo_name, start):
+async def _probe(result, ca_path, helo_name, start, certificates):
     what = "%s port %d" % (result.host, result.port)
     message = None
     try:
@@ -1115,7 +1255,7 @@ async def _probe(result, ca_path, helo_name, start):
         cipher = tls.cipher()
         result.cipher = cipher[0] if cipher else None
         result.chain_der = presented_chain(tls)
-        result.certificate = _leaf_facts(tls, result.chain_der, verified=bool(result.verified))
+        _note_certificate(result, _examine_leaf(tls, result.chain_der, bool(result.verified), certificates), certificates)
         if result.verified is False:
             result.verify_detail = _verify_detail(result.host, result.verify_reason, message, result.certificate)
         result.complete = True
@@ -1124,7 +1264,7 @@ async def _probe(result, ca_path, helo_name, start):
         channel.abort()
 
 
-async def aprobe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None):
+async def aprobe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None, certificates=None):
     """Connect to ``address`` (resolved by the caller) for MX ``host``, EHLO, STARTTLS, handshake, QUIT (a coroutine).
 
     The handshake verifies the chain and ``host`` against the system store plus ``ca_path`` (SNI
@@ -1132,13 +1272,14 @@ async def aprobe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=N
     verification off read the presented chain, so that the certificate can be described and DANE
     (which does not depend on PKIX validity for DANE-EE records) can still be evaluated. One
     session suffices when the certificate is valid. ``timeout`` bounds both sessions together.
+    ``certificates``: the run's CertificateBook (default: one of this probe's own).
     Returns an SmtpProbe; never raises on network or protocol failure.
     """
     result = SmtpProbe(host, address, port)
     start = asyncio.get_running_loop().time()
     what = "%s port %d" % (host, port)
     try:
-        await within(timeout, _probe(result, ca_path, helo_name, start))
+        await within(timeout, _probe(result, ca_path, helo_name, start, certificates if certificates is not None else CertificateBook()))
     except asyncio.TimeoutError:
         if not result.complete:
             result.fail(TIMEOUT, _timeout_detail(what, result.stage, timeout, result.addresses))
@@ -1150,9 +1291,9 @@ async def aprobe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=N
     return result
 
 
-def probe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None):
+def probe_smtp(host, address, port=25, timeout=DEFAULT_TIMEOUT, ca_path=None, helo_name=None, certificates=None):
     """``aprobe_smtp`` in an event loop of its own (see there)."""
-    return run(aprobe_smtp(host, address, port, timeout, ca_path, helo_name))
+    return run(aprobe_smtp(host, address, port, timeout, ca_path, helo_name, certificates))
 
 
 class Handshake:

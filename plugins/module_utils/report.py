@@ -160,6 +160,8 @@ def build_report(results, fail_on="fail", title=None, generated=None):
     ``blocked_by`` it. ``checks`` is every check name in the order first seen; ``failures`` lists the checks at
     or above ``fail_on``; ``summary_line`` says it all in one line. Passing checks a verifier left out of its
     result (``passing_checks: omit``) are counted from its summary; only the checks returned are listed.
+    ``certificates`` merges the verifiers' ``certificates`` (each presented certificate described
+    once, by SHA-256; see ``merge_certificates``).
     """
     if fail_on not in checks.FAIL_ON:
         raise MailsecError("fail_on must be one of %s, got %r" % (", ".join(checks.FAIL_ON), fail_on))
@@ -208,9 +210,48 @@ def build_report(results, fail_on="fail", title=None, generated=None):
         "summary": summary,
         "failures": checks.failing_checks(counted, fail_on),
         "failure_message": checks.failure_message(counted, fail_on),
+        "certificates": merge_certificates(_results_of(results)),
     }
     report["summary_line"] = summary_line(report)
     return report
+
+
+# --- certificates (issue 12: one description per certificate, referred to by fingerprint) -------
+
+
+def merge_certificates(module_results):
+    """``{sha256: description + {modules}}`` from ``[(module, result)]``: every certificate the verifiers
+    described, once, with the modules whose probes were shown it (a mailcow host shows one to all)."""
+    merged = {}
+    for module, result in module_results:
+        for key, description in (result.get("certificates") or {}).items():
+            entry = merged.setdefault(key, dict(description, modules=[]))
+            entry["modules"].append(module)
+    return merged
+
+
+def _certificates_section(report):
+    certificates = report.get("certificates") or {}
+    if not certificates:
+        return ""
+    parts = ["<h2>Certificates</h2>", '<p class="meta">Each certificate the servers presented, once; '
+             "a domain's check detail names the one it was shown by the first digits of its SHA-256, and the name that covers it.</p>",
+             '<table class="certificates"><thead><tr><th>SHA-256</th><th>subject</th><th>issuer</th><th>valid</th><th>names</th>'
+             "<th>seen by</th></tr></thead><tbody>"]
+    for key, entry in certificates.items():
+        names = ", ".join(entry.get("names_shown") or [])
+        more = (entry.get("names_count") or 0) - len(entry.get("names_shown") or [])
+        if more > 0:
+            names += " and %d more" % more
+        parts.append('<tr><td class="detail"><code>%s</code></td><td>%s</td><td>%s</td><td>%s to %s (%s day(s) left)</td><td>%d: %s</td><td>%s</td></tr>'
+                     % (_escape(key), _escape(entry.get("subject")), _escape(entry.get("issuer")), _escape(entry.get("not_before")),
+                        _escape(entry.get("not_after")), _escape(entry.get("days_to_expiry")), entry.get("names_count") or 0, _escape(names),
+                        _escape(", ".join(entry.get("modules") or []))))
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+# --- end of certificates ------------------------------------------------------------------------
 
 
 def summary_line(report):
@@ -278,6 +319,8 @@ details.blocked>summary{font-weight:500;color:var(--muted)}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f6f8fa;border-radius:3px;padding:0 3px}
 .problems td,.problems th{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 .problems{width:100%;table-layout:fixed}
+.certificates td,.certificates th{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+.certificates td.detail{word-break:break-all}
 .legend span{margin-right:12px}
 tr.hidden,details.hidden{display:none}
 """
@@ -476,7 +519,7 @@ def _reports_digest(report):
     return report_digest.render_section(report["reports_digest"]) if report.get("reports_digest") else ""
 
 
-SECTIONS = (_header, _matrix, _problems, _domain_sections, _reports_digest)
+SECTIONS = (_header, _matrix, _problems, _domain_sections, _certificates_section, _reports_digest)
 
 
 def render_html(report, sections=SECTIONS):

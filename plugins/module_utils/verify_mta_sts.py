@@ -111,23 +111,26 @@ async def resolve(domain, resolver, want_mx=True):
     return live
 
 
-async def fetch(live, slots, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, require_txt=False):
+async def fetch(live, slots, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, require_txt=False, certificates=None):
     """Fetch and parse a resolved domain's policy, holding one of ``slots``; no address, no fetch.
 
     ``require_txt``: fetch only when a valid ``_mta-sts`` record exists, as senders do.
+    ``certificates``: the run's probes.CertificateBook (each distinct certificate examined once).
     """
     selected = live.selected_txt
     if live.addresses and (not require_txt or (selected and selected["valid"])):
         async with slots:
-            live.fetch = await probes.afetch_policy(mta_sts.policy_host(live.domain), live.addresses, port=port, timeout=timeout, ca_path=ca_path)
+            live.fetch = await probes.afetch_policy(mta_sts.policy_host(live.domain), live.addresses, port=port, timeout=timeout, ca_path=ca_path,
+                                                    certificates=certificates)
         if live.fetch.body is not None:
             live.policy = mta_sts.parse_policy(live.fetch.body)
     return live
 
 
-def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, want_mx=True):
+def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, want_mx=True, certificates=None):
     """LiveMtaSts per domain, in order, in the resolver's event loop: every domain's lookups at once,
-    then the fetches, at most ``concurrency`` at a time.
+    then the fetches, at most ``concurrency`` at a time, sharing ``certificates`` (a
+    probes.CertificateBook; default: one of this call's own).
 
     The lookups finish before the first handshake starts: answers that arrive while the loop is
     busy with hundreds of handshakes overflow the UDP receive buffer, and each lost one costs a
@@ -136,7 +139,8 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
     async def every():
         slots = asyncio.Semaphore(concurrency)
         found = await asyncio.gather(*(resolve(domain, resolver, want_mx) for domain in domains))
-        return await asyncio.gather(*(fetch(live, slots, port, timeout, ca_path) for live in found))
+        return await asyncio.gather(*(fetch(live, slots, port, timeout, ca_path, certificates=book) for live in found))
+    book = certificates if certificates is not None else probes.CertificateBook()
     return resolver.run(every()) if domains else []
 
 
@@ -186,10 +190,6 @@ def _check_policy_host(result, live):
     return result.failed("mta_sts.policy_host", "%s has no A or AAAA record (%s): senders cannot fetch the policy" % (host, kinds), host)
 
 
-def _certificate_summary(fetch_result):
-    return probes.describe_certificate(fetch_result.certificate)
-
-
 def _check_fetch(result, live, expiry_warn_days):
     """The fetch's outcome as checks; True when a body was received."""
     outcome = live.fetch
@@ -214,7 +214,7 @@ def _check_fetch(result, live, expiry_warn_days):
 
 def _pass_certificate(result, outcome, expiry_warn_days):
     facts = outcome.certificate
-    detail = "valid for %s: %s" % (outcome.host, _certificate_summary(outcome))
+    detail = "valid for %s, %s" % (outcome.host, probes.certificate_summary(outcome))
     if facts and facts["days_to_expiry"] < expiry_warn_days:
         return result.warned(
             "mta_sts.policy_certificate", "expires in %d day(s), under %d: %s" % (facts["days_to_expiry"], expiry_warn_days, detail), outcome.url
@@ -357,8 +357,11 @@ def evaluate(target, live, expected, expected_mode=None, expiry_warn_days=14):
 
 def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32,
            expected_mode=None, expiry_warn_days=14, processes=1):
-    """Verify every target; the per-domain results in order (see ``evaluate``).
+    """Verify every target: ``(per-domain results in order (see ``evaluate``), certificates)``.
 
+    ``certificates`` describes each distinct certificate the policy hosts presented once,
+    ``{sha256: probes.CertificateBook.describe}``; a domain's ``mta_sts.fetch.certificate`` refers to
+    it by ``sha256``. Each process examines a certificate once, whatever number of domains it serves.
     ``processes`` > 1 spreads the domains over that many processes (``verify_input.spread``),
     each with its own event loop and an equal share of ``concurrency`` and of the resolver's.
     """
@@ -371,18 +374,33 @@ def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAUL
     lookup_waves = -(-_LOOKUPS_PER_DOMAIN * per_process // max(1, resolver.concurrency // processes))
     fetch_waves = -(-per_process // max(1, concurrency // processes))
     limit = verify_input.worst_case_seconds(len(targets), lookup_waves * resolver.lifetime + fetch_waves * timeout)
-    return verify_input.spread(share, targets, processes, limit)
+    domain_results = verify_input.spread(share, targets, processes, limit)
+    certificates = {}
+    for entry in domain_results:
+        description = entry.pop(_CARRIED_DESCRIPTION, None)
+        if description is not None:
+            certificates.setdefault(description["sha256"], description)
+    return domain_results, certificates
+
+
+# A domain's entry carries its certificate's description from a worker process to ``verify`` under
+# this key: results cross the pipe pickled, and pickle writes an object shared by many entries once.
+_CARRIED_DESCRIPTION = "_certificate_description"
 
 
 def _verify_share(targets, resolver, expected, port, timeout, ca_path, concurrency, expected_mode, expiry_warn_days):
     checked = [target for target in targets if target.spec is None or target.spec.get("mta_sts")]
+    certificates = probes.CertificateBook()
     with verify_input.collector_paused():
-        found = gather([target.name for target in checked], resolver, port, timeout, ca_path, concurrency)
+        found = gather([target.name for target in checked], resolver, port, timeout, ca_path, concurrency, certificates=certificates)
         by_name = {live.domain: live for live in found}
-        return [
-            evaluate(target, by_name.get(target.name), expected, expected_mode, expiry_warn_days)
-            for target in targets
-        ]
+        entries = [evaluate(target, by_name.get(target.name), expected, expected_mode, expiry_warn_days) for target in targets]
+    descriptions = certificates.descriptions()
+    for entry in entries:
+        reference = ((entry.get("mta_sts") or {}).get("fetch") or {}).get("certificate")
+        if reference is not None:
+            entry[_CARRIED_DESCRIPTION] = descriptions[reference["sha256"]]
+    return entries
 
 
 def run(params):
@@ -399,7 +417,7 @@ def run(params):
     targets, _model = verify_input.targets(params.get("domains"), params.get("mailsec_domains"), params.get("mail_host"), params.get("domain_defaults"))
     expected = verify_input.expected_state(params.get("expected"))
     resolver = verify_input.make_resolver(params.get("nameservers"), params["timeout"], params["concurrency"])
-    domain_results = verify(
+    domain_results, certificates = verify(
         targets,
         resolver,
         expected,
@@ -414,4 +432,6 @@ def run(params):
     if params.get("facts") is False:
         for entry in domain_results:
             entry.pop("mta_sts", None)
-    return verify_input.outcome(domain_results, params["fail_on"], params.get("passing_checks") or "full")
+    result, failure = verify_input.outcome(domain_results, params["fail_on"], params.get("passing_checks") or "full")
+    result["certificates"] = certificates
+    return result, failure

@@ -6,11 +6,12 @@
 
 Private to the collection: users may rely only on plugins and modules.
 
-Everything network-bound runs in the resolver's event loop: every domain's MX lookup (and, to
-learn its MTA-STS mode, its ``_mta-sts`` record and policy host) at once; then every distinct MX
-host's addresses and TLSA records at once; then one SMTP probe per distinct MX host (a host
-shared by a thousand domains is probed once) and the policy fetches, at most ``concurrency`` at
-a time. Then come the checks of each domain, plain computation.
+Everything network-bound runs in the resolver's event loop: every domain's MX lookup at once;
+then every distinct MX host's addresses and TLSA records at once; then one SMTP probe per
+distinct MX host and port (a host shared by a thousand domains is probed once), at most
+``concurrency`` at a time; then, only for the domains whose MX presented a certificate that did
+not verify, the MTA-STS record and policy that decide how severe that is. Then come the checks
+of each domain, plain computation.
 
 How strict the certificate checks are follows what senders do with it:
 
@@ -42,7 +43,8 @@ MODE_SOURCES = ("auto", "enforce", "testing", "none")
 
 
 class MxHost:
-    """One distinct MX host: its address and TLSA answers, and the SMTP probe's result."""
+    """One distinct MX host:port: its address and TLSA answers, the SMTP probe's result, and the checks
+    made of them once per run (``probe_checks``), shared by every domain that names the host."""
 
     def __init__(self, host, port):
         self.host = host
@@ -52,6 +54,7 @@ class MxHost:
         self.probe = None
         self.grade = None  # tls_grading.HostGrade: the extra handshakes, once per host and port
         self.reverses = []  # fcrdns.Reverse per address
+        self.host_checks = None  # (checks, depth checks, reached, handshake) once probe_checks has run
 
     @property
     def tlsa_name(self):
@@ -60,6 +63,12 @@ class MxHost:
     @property
     def addresses(self):
         return [address for answer in self.address_answers if answer.ok for address in answer.records]
+
+    @property
+    def needs_mode(self):
+        """True when the probe made a handshake with a certificate that did not verify: how severe that
+        is follows each domain's MTA-STS mode (``_check_certificate``); nothing else does."""
+        return self.probe is not None and self.probe.error is None and not self.probe.verified
 
     @property
     def tlsa_values(self):
@@ -102,39 +111,41 @@ def _is_null_mx(answer):
 class Plan:
     """What one call gathers before it judges anything."""
 
-    def __init__(self):
+    def __init__(self, port=DEFAULT_PORT):
+        self.port = port
         self.mx = {}  # domain -> MX Answer
         self.policies = {}  # domain -> verify_mta_sts.LiveMtaSts (when learning modes)
-        self.hosts = {}  # host -> MxHost, in the order the domains name them
+        self.hosts = {}  # (host, port) -> MxHost, in the order the domains name them
+        self.certificates = probes.CertificateBook()  # every certificate the probes and fetches were shown
+
+    def host(self, name):
+        """The MxHost of MX ``name`` at this run's port."""
+        return self.hosts[(name, self.port)]
 
 
 def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
            learn_modes=True, policy_port=verify_mta_sts.DEFAULT_PORT, tls_guidance=tls_grading.DEFAULT_GUIDANCE):
     """Resolve every domain and MX host, then probe each distinct MX host once, in the resolver's loop.
 
-    Lookups first (every domain's MX, and with ``learn_modes`` its ``_mta-sts`` record and policy
-    host; then every distinct MX host's addresses and TLSA records), then the SMTP probes and, with
-    ``learn_modes``, the policy fetches (only for a valid ``_mta-sts`` record, as senders do), at
-    most ``concurrency`` at a time. Lookups never overlap the handshakes, which would let answers
-    overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
+    Lookups first (every domain's MX, then every distinct MX host's addresses and TLSA records),
+    then the SMTP probes, at most ``concurrency`` at a time. With ``learn_modes``, the domains
+    whose MX presented a certificate that did not verify then have their ``_mta-sts`` record and
+    policy host resolved and their policy fetched (only for a valid record, as senders do): the
+    mode decides only how severe such a certificate is (``_check_certificate``), so a fleet whose
+    certificates verify fetches no policy at all. Lookups never overlap the handshakes, which would
+    let answers overflow the UDP receive buffer (see ``verify_mta_sts.gather``).
     """
-    plan = Plan()
+    plan = Plan(port)
     if not domains:
         return plan
 
     async def every():
         slots = asyncio.Semaphore(concurrency)
-        if learn_modes:
-            found = await asyncio.gather(*(verify_mta_sts.resolve(domain, resolver, want_mx=True) for domain in domains))
-            for live in found:
-                plan.policies[live.domain] = live
-                plan.mx[live.domain] = live.mx
-        else:
-            for domain, answer in zip(domains, await resolver.agather([(domain, "MX") for domain in domains])):
-                plan.mx[domain] = answer
+        for domain, answer in zip(domains, await resolver.agather([(domain, "MX") for domain in domains])):
+            plan.mx[domain] = answer
         for domain in domains:
             for _preference, host in _mx_exchanges(plan.mx[domain]):
-                plan.hosts.setdefault(host, MxHost(host, port))
+                plan.hosts.setdefault((host, port), MxHost(host, port))
         hosts = list(plan.hosts.values())
         pairs = []
         for mx_host in hosts:
@@ -150,17 +161,22 @@ def gather(domains, resolver, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT,
         async def probe(mx_host):
             if mx_host.addresses:
                 async with slots:
-                    mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=port, timeout=timeout, ca_path=ca_path,
-                                                             helo_name=helo_name)
+                    mx_host.probe = await probes.aprobe_smtp(mx_host.host, mx_host.addresses, port=mx_host.port, timeout=timeout, ca_path=ca_path,
+                                                             helo_name=helo_name, certificates=plan.certificates)
                     if tls_guidance != tls_grading.NO_GRADING and mx_host.probe.handshake:
                         # Within the same timeout as the probe: a call stays bounded by one timeout.
                         left = timeout - mx_host.probe.timing.get("total", 0)
-                        mx_host.grade = await tls_grading.grade_host(mx_host.host, mx_host.addresses, port, mx_host.probe, tls_guidance,
+                        mx_host.grade = await tls_grading.grade_host(mx_host.host, mx_host.addresses, mx_host.port, mx_host.probe, tls_guidance,
                                                                      left, helo_name)
 
-        jobs = [probe(mx_host) for mx_host in hosts]
-        jobs += [verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True) for live in plan.policies.values()]
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(probe(mx_host) for mx_host in hosts))
+        if learn_modes:
+            judged = [domain for domain in domains if any(plan.host(host).needs_mode for _preference, host in _mx_exchanges(plan.mx[domain]))]
+            found = await asyncio.gather(*(verify_mta_sts.resolve(domain, resolver, want_mx=False) for domain in judged))
+            for live in found:
+                plan.policies[live.domain] = live
+            await asyncio.gather(*(verify_mta_sts.fetch(live, slots, policy_port, timeout, ca_path, require_txt=True, certificates=plan.certificates)
+                                   for live in found))
 
     resolver.run(every())
     return plan
@@ -220,7 +236,7 @@ def _check_certificate(result, mx_host, mode, source, expiry_warn_days):
     subject = mx_host.host
     facts = probe.certificate
     if probe.verified:
-        result.passed("smtp.certificate", "valid for %s and trusted: %s" % (mx_host.host, probes.describe_certificate(facts)), subject)
+        result.passed("smtp.certificate", "valid for %s and trusted, %s" % (mx_host.host, probes.certificate_summary(probe)), subject)
     else:
         result.add("smtp.certificate", _severity_for_invalid(mode), "%s; %s" % (probe.verify_detail, _consequence(mode, source)), subject)
     if not facts:
@@ -361,17 +377,15 @@ def evaluate(target, plan, expected, mode_source="auto", require_dane=False, exp
         required = require_dane or bool(dane_spec)
         any_tlsa = False
         for _preference, host in exchanges:
-            mx_host = plan.hosts[host]
+            mx_host = plan.host(host)
             entry_hosts.append(host)
-            if not _check_address(result, mx_host):
-                _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
-                continue
-            fcrdns.check(result, host, mx_host.reverses)
-            if _check_connection(result, mx_host):
+            host_checks, depth_checks, reached, handshake = probe_checks(mx_host)
+            result.checks.extend(dict(check) for check in host_checks)
+            if handshake:
                 _check_certificate(result, mx_host, mode, source, expiry_warn_days)
-                _check_tls_depth(result, mx_host)
+                result.checks.extend(dict(check) for check in depth_checks)
             _check_tlsa(result, mx_host, required, expected_tlsa(target, expected, mx_host))
-            any_tlsa = any_tlsa or bool(mx_host.tlsa_values)
+            any_tlsa = any_tlsa or (reached and bool(mx_host.tlsa_values))
         if any_tlsa and not answer.authenticated:
             result.warned(
                 "dane.mx_dnssec",
@@ -382,6 +396,30 @@ def evaluate(target, plan, expected, mode_source="auto", require_dane=False, exp
     entry = result.as_dict()
     entry["mx"] = entry_hosts
     return entry
+
+
+def probe_checks(mx_host):
+    """The checks that depend on the MX host:port alone (its addresses, reverse DNS and probe), made once per run.
+
+    ``(checks, depth checks, reached, handshake)``: ``smtp.address``, then reverse DNS, ``smtp.connect``
+    and ``smtp.starttls`` when it has an address; the graded TLS checks and ``smtp.banner`` (they follow
+    the domain's certificate check in its list); whether it had an address, and whether a TLS handshake
+    was made. Every domain that names the host gets copies of these checks; what depends on the domain
+    (the certificate's severity follows its MTA-STS mode, the TLSA records its DANE spec) is judged per
+    domain.
+    """
+    if mx_host.host_checks is None:
+        result = DomainChecks(mx_host.host)
+        depth = DomainChecks(mx_host.host)
+        reached = _check_address(result, mx_host)
+        handshake = False
+        if reached:
+            fcrdns.check(result, mx_host.host, mx_host.reverses)
+            handshake = _check_connection(result, mx_host)
+            if handshake:
+                _check_tls_depth(depth, mx_host)
+        mx_host.host_checks = (result.checks, depth.checks, reached, handshake)
+    return mx_host.host_checks
 
 
 def _check_tls_depth(result, mx_host):
@@ -409,12 +447,16 @@ def _check_address(result, mx_host):
 def verify(targets, resolver, expected, port=DEFAULT_PORT, timeout=probes.DEFAULT_TIMEOUT, ca_path=None, concurrency=32, helo_name=None,
            mode_source="auto", require_dane=False, expiry_warn_days=14, policy_port=verify_mta_sts.DEFAULT_PORT,
            tls_guidance=tls_grading.DEFAULT_GUIDANCE):
-    """Verify every target; the per-domain results in order, and the distinct MX hosts' facts."""
+    """Verify every target: the per-domain results in order, the distinct MX hosts' facts, and the
+    certificates they presented, each described once (``{sha256: probes.CertificateBook.describe}``;
+    a host's ``probe.certificate`` refers to it by ``sha256``)."""
     with verify_input.collector_paused():
         plan = gather([target.name for target in targets], resolver, port, timeout, ca_path, concurrency, helo_name,
                       learn_modes=mode_source == "auto", policy_port=policy_port, tls_guidance=tls_guidance)
         domain_results = [evaluate(target, plan, expected, mode_source, require_dane, expiry_warn_days) for target in targets]
-        return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()]
+        presented = [mx_host.probe.certificate_sha256 for mx_host in plan.hosts.values() if mx_host.probe is not None]
+        certificates = plan.certificates.descriptions(key for key in dict.fromkeys(presented) if key is not None)
+        return domain_results, [mx_host.facts() for mx_host in plan.hosts.values()], certificates
 
 
 def run(params):
@@ -431,7 +473,7 @@ def run(params):
     targets, _model = verify_input.targets(params.get("domains"), params.get("mailsec_domains"), params.get("mail_host"), params.get("domain_defaults"))
     expected = verify_input.expected_state(params.get("expected"))
     resolver = verify_input.make_resolver(params.get("nameservers"), params["timeout"], params["concurrency"])
-    domain_results, hosts = verify(
+    domain_results, hosts, certificates = verify(
         targets,
         resolver,
         expected,
@@ -448,4 +490,5 @@ def run(params):
     )
     result, failure = verify_input.outcome(domain_results, params["fail_on"])
     result["mx_hosts"] = hosts
+    result["certificates"] = certificates
     return result, failure

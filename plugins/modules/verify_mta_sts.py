@@ -175,8 +175,16 @@ domains:
           elements: str
         fetch:
           description: The fetch's outcome (URL, address, status, Content-Type, size, error kind and detail,
-            certificate facts, TLS version, timing in seconds), or null when there was no address.
+            C(certificate), TLS version, timing in seconds), or null when there was no address.
           type: dict
+          contains:
+            certificate:
+              description: What the certificate the policy host presented says for this host (null when none was seen). It holds
+                C(sha256) (the key of RV(certificates)), C(name_covered) (whether one of its names covers the host) and
+                C(covered_by) (that name, or null).
+              type: dict
+              sample: {sha256: 4f0c2a0e5e3d4d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a, name_covered: true,
+                       covered_by: mta-sts.example.com}
         mode:
           description: The policy's mode, or null.
           type: str
@@ -190,6 +198,67 @@ domains:
         policy_id:
           description: The id the collection would derive from the policy served (compare with RV(domains[].mta_sts.id)).
           type: str
+certificates:
+  description:
+    - Each distinct certificate the policy hosts presented, described once per run (a mailcow host presents one certificate with
+      every C(mta-sts.<domain>) name to all its domains), keyed by the SHA-256 of its DER.
+      The C(sha256) of a domain's RV(domains[].mta_sts.fetch.certificate) refers to it by that key.
+    - With several O(processes) each worker examines a certificate once; the descriptions are merged.
+  returned: always
+  type: dict
+  sample:
+    4f0c2a0e5e3d4d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a:
+      sha256: 4f0c2a0e5e3d4d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a
+      subject: CN=mail.example.com
+      issuer: CN=R11,O=Let's Encrypt,C=US
+      common_names: [mail.example.com]
+      not_before: "2026-09-01T00:00:00Z"
+      not_after: "2026-11-30T00:00:00Z"
+      days_to_expiry: 61
+      self_signed: false
+      serial: 3a1f
+      spki_sha256: 9c1e7a0c3b2d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f
+      names_count: 1001
+      names_shown: [mail.example.com, mta-sts.example.com, mta-sts.example.net]
+  contains:
+    sha256:
+      description: The SHA-256 of the certificate's DER, hex (the key).
+      type: str
+    subject:
+      description: The subject (RFC 4514).
+      type: str
+    issuer:
+      description: The issuer (RFC 4514).
+      type: str
+    common_names:
+      description: The subject's common names.
+      type: list
+      elements: str
+    not_before:
+      description: Start of validity (ISO 8601, UTC).
+      type: str
+    not_after:
+      description: End of validity (ISO 8601, UTC).
+      type: str
+    days_to_expiry:
+      description: Whole days left when it was examined (negative once expired).
+      type: int
+    self_signed:
+      description: Whether subject and issuer are the same.
+      type: bool
+    serial:
+      description: The serial number, hex.
+      type: str
+    spki_sha256:
+      description: The SHA-256 of its public key (what a C(3 1 1) TLSA record holds), or null.
+      type: str
+    names_count:
+      description: How many names (DNS names and IP addresses) it holds.
+      type: int
+    names_shown:
+      description: Its first few DNS names (the whole list is not repeated in results).
+      type: list
+      elements: str
 summary:
   description: Counts of domains and checks by status, and the overall status.
   returned: always

@@ -21,7 +21,8 @@ description:
   - "A certificate that does not verify fails when the domain's MTA-STS mode is C(enforce) (senders then refuse to
     deliver, RFC 8461 4.2) and warns otherwise (senders in C(testing) mode, opportunistic TLS and DANE-EE deliver).
     The mode comes from the live policy (O(mta_sts_mode=auto)), else from O(mailsec_domains), or is set by
-    O(mta_sts_mode)."
+    O(mta_sts_mode). With O(mta_sts_mode=auto) the policy is read only for the domains whose MX presented such a
+    certificate: for the others the mode changes no check."
   - When TLSA records exist at C(_<port>._tcp.<mx host>), the answer must carry the AD bit of a validating resolver
     (so O(nameservers) must be a validating resolver for these checks; an answer without AD fails
     C(dane.tlsa_dnssec), as does a SERVFAIL, which is what validating resolvers answer for bogus signatures), and at
@@ -82,8 +83,8 @@ options:
   mta_sts_mode:
     description:
       - The MTA-STS mode that decides whether an invalid certificate fails or warns.
-      - C(auto) reads each domain's live policy (its C(_mta-sts) TXT record and C(https://mta-sts.<domain>/.well-known/mta-sts.txt)),
-        falling back to the mode in O(mailsec_domains).
+      - C(auto) reads the live policy (its C(_mta-sts) TXT record and C(https://mta-sts.<domain>/.well-known/mta-sts.txt))
+        of each domain whose MX presented a certificate that did not verify, falling back to the mode in O(mailsec_domains).
     type: str
     choices: [auto, enforce, testing, none]
     default: auto
@@ -198,9 +199,17 @@ mx_hosts:
       type: bool
     probe:
       description: The probe's outcome (banner, EHLO keywords, STARTTLS, TLS version and cipher, verified, verify
-        reason and detail, certificate facts, chain length, error kind and detail, timing in seconds), or null when
-        the host has no address.
+        reason and detail, C(certificate), chain length, error kind and detail, timing in seconds), or null when
+        the host has no address. Each distinct host and port is probed once per run, whatever number of domains name it.
       type: dict
+      contains:
+        certificate:
+          description: What the certificate the MX host presented says for this host (null when none was seen). It holds
+            C(sha256) (the key of RV(certificates)), C(name_covered) (whether one of its names covers the host) and
+            C(covered_by) (that name, or null).
+          type: dict
+          sample: {sha256: 4f0c2a0e5e3d4d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a, name_covered: true,
+                   covered_by: mail.example.com}
     tls_grade:
       description: What the extra STARTTLS sessions found (see O(tls_guidance)), or null when none were made.
       type: dict
@@ -225,6 +234,66 @@ mx_hosts:
       description: Per address, its PTR names and those that resolve back to it (forward-confirmed).
       type: list
       elements: dict
+certificates:
+  description:
+    - Each distinct certificate the MX hosts presented, described once per run (a mailcow host presents one certificate with
+      every C(mta-sts.<domain>) name to all its domains), keyed by the SHA-256 of its DER.
+      The C(sha256) of a host's RV(mx_hosts[].probe.certificate) refers to it by that key.
+  returned: always
+  type: dict
+  sample:
+    4f0c2a0e5e3d4d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a:
+      sha256: 4f0c2a0e5e3d4d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a
+      subject: CN=mail.example.com
+      issuer: CN=R11,O=Let's Encrypt,C=US
+      common_names: [mail.example.com]
+      not_before: "2026-09-01T00:00:00Z"
+      not_after: "2026-11-30T00:00:00Z"
+      days_to_expiry: 61
+      self_signed: false
+      serial: 3a1f
+      spki_sha256: 9c1e7a0c3b2d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f
+      names_count: 1001
+      names_shown: [mail.example.com, mta-sts.example.com, mta-sts.example.net]
+  contains:
+    sha256:
+      description: The SHA-256 of the certificate's DER, hex (the key).
+      type: str
+    subject:
+      description: The subject (RFC 4514).
+      type: str
+    issuer:
+      description: The issuer (RFC 4514).
+      type: str
+    common_names:
+      description: The subject's common names.
+      type: list
+      elements: str
+    not_before:
+      description: Start of validity (ISO 8601, UTC).
+      type: str
+    not_after:
+      description: End of validity (ISO 8601, UTC).
+      type: str
+    days_to_expiry:
+      description: Whole days left when it was examined (negative once expired).
+      type: int
+    self_signed:
+      description: Whether subject and issuer are the same.
+      type: bool
+    serial:
+      description: The serial number, hex.
+      type: str
+    spki_sha256:
+      description: The SHA-256 of its public key (what a C(3 1 1) TLSA record holds), or null.
+      type: str
+    names_count:
+      description: How many names (DNS names and IP addresses) it holds.
+      type: int
+    names_shown:
+      description: Its first few DNS names (the whole list is not repeated in results).
+      type: list
+      elements: str
 summary:
   description: Counts of domains and checks by status, and the overall status.
   returned: always

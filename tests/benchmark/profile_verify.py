@@ -34,7 +34,7 @@ DEFAULT_STATE = os.path.join(tempfile.gettempdir(), "mailsec-profile-world.json"
 
 
 def serve(args):
-    from harness import BindServer, NginxServer, Site, TestCA  # pylint: disable=import-outside-toplevel
+    from harness import BindServer, NginxServer, TestCA  # pylint: disable=import-outside-toplevel
     import verify as bench  # pylint: disable=import-outside-toplevel,import-error
 
     names = bench.domain_names(args.domains)
@@ -43,7 +43,7 @@ def serve(args):
     ca_path = str(ca.write_ca(os.path.join(workdir, "ca.pem")))
     began = time.monotonic()
     bind = BindServer(bench.zones(names), start_timeout=120)
-    web = NginxServer([Site("mta-sts." + name, files={bench.POLICY_PATH: bench.policy(name)}) for name in names], ca, start_timeout=120)
+    web = NginxServer(bench.sites(names, ca.issue(bench.certificate_names(names))), ca, start_timeout=120)
     with bind, web:
         state = {"domains": len(names), "dns_port": bind.port, "https_port": web.https_port, "ca_path": ca_path, "pid": os.getpid(),
                  "server_pids": [bind._process.pid, web._process.pid]}  # pylint: disable=protected-access

@@ -26,6 +26,13 @@ class _DropHandler:
     def __init__(self):
         self.envelopes = collections.deque(maxlen=KEPT_ENVELOPES)
         self.errors = collections.deque(maxlen=KEPT_ENVELOPES)
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # pylint: disable=invalid-name,unused-argument
+        # Counts the clients' sessions (the start-up check connects without saying EHLO).
+        self.sessions += 1
+        session.host_name = hostname  # what aiosmtpd does itself without this hook
+        return responses
 
     async def handle_DATA(self, server, session, envelope):  # pylint: disable=invalid-name,unused-argument
         self.envelopes.append({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "size": len(envelope.content or b"")})
@@ -45,7 +52,8 @@ class SmtpServer(ServerBase):
     ``starttls=False`` leaves STARTTLS out of the EHLO answer. ``certificate``: ``valid``,
     ``wrong_name``, ``expired``, ``not_yet_valid``, ``untrusted`` (see TestCA.certificate)
     or an IssuedCert. Messages are accepted and dropped; ``envelopes`` lists the last ones,
-    ``errors`` the last session errors.
+    ``errors`` the last session errors, ``sessions`` counts the EHLOs received (one per client
+    session that got past the greeting).
     """
 
     name = "smtp"
@@ -66,6 +74,11 @@ class SmtpServer(ServerBase):
     def envelopes(self):
         """``[{mail_from, rcpt_tos, size}]`` of the last messages received."""
         return list(self._handler.envelopes)
+
+    @property
+    def sessions(self):
+        """How many EHLO commands the server has answered since it was made."""
+        return self._handler.sessions
 
     @property
     def errors(self):

@@ -162,7 +162,10 @@ def test_good_domain_passes_every_check(world):
     assert (facts["mode"], facts["max_age"], facts["mx"], facts["id"]) == ("enforce", 604800, ["mail.good.test"], GOOD_ID)
     assert facts["policy_id"] == GOOD_ID  # the id the collection derives matches what is published
     assert facts["fetch"]["status"] == 200 and facts["fetch"]["address"] == "127.0.0.1"
-    assert facts["fetch"]["certificate"]["dns_names"] == ["mta-sts.good.test"]
+    reference = facts["fetch"]["certificate"]
+    assert reference["name_covered"] is True and reference["covered_by"] == "mta-sts.good.test"
+    assert result["certificates"][reference["sha256"]]["names_shown"] == ["mta-sts.good.test"]
+    assert reference["sha256"][:16] in found["mta_sts.policy_certificate"]["detail"]
     assert result["summary"] == {
         "domains": 1, "domains_by_status": {"pass": 1, "warn": 0, "fail": 0},
         "checks_by_status": {"pass": len(GOOD_CHECKS), "warn": 0, "fail": 0}, "status": "pass",
@@ -222,11 +225,15 @@ def test_fault_is_named_by_its_check(world, domain, name, status, detail):
 
 @pytest.mark.parametrize("domain", ["wrongname.test", "expired.test", "untrusted.test"])
 def test_rejected_certificate_is_described(world, domain):
-    facts = only_domain(world.verify(domains=[domain])[0])["mta_sts"]["fetch"]
+    result = world.verify(domains=[domain])[0]
+    facts = only_domain(result)["mta_sts"]["fetch"]
     assert facts["error"] == "tls-verify"
     assert facts["verify_reason"] == {"wrongname.test": "name-mismatch", "expired.test": "expired", "untrusted.test": "untrusted"}[domain]
     # The probe read the certificate it refused, to say what it was.
-    assert facts["certificate"]["dns_names"] == (["wrong-name.invalid"] if domain == "wrongname.test" else ["mta-sts." + domain])
+    reference = facts["certificate"]
+    described = result["certificates"][reference["sha256"]]
+    assert described["names_shown"] == (["wrong-name.invalid"] if domain == "wrongname.test" else ["mta-sts." + domain])
+    assert reference["name_covered"] is (domain != "wrongname.test")
     assert facts["status"] is None  # no request was sent over a connection that did not verify
 
 
@@ -359,6 +366,9 @@ def test_processes_change_nothing_but_the_time(world, counted_forks):
     spread = world.verify(domains=domains, processes=3)
     assert forks == [domains[1::3], domains[2::3]]
     assert comparable(spread[0]) == comparable(alone[0]) and spread[1] == alone[1]
+    # The workers' certificate descriptions come back merged, once each, and leave the domains' entries.
+    assert spread[0]["certificates"] == alone[0]["certificates"] and len(alone[0]["certificates"]) >= 4
+    assert all(set(entry) == {"domain", "status", "checks", "mta_sts"} for entry in spread[0]["domains"])
 
 
 def test_compact_results_leave_out_facts_and_passing_details_only(world):

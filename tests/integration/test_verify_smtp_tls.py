@@ -177,7 +177,8 @@ def test_good_mx_passes_every_check(world):
     assert entry["mx"] == ["mail.good.test"]
     (host,) = result["mx_hosts"]
     assert host["host"] == "mail.good.test" and host["tlsa_authenticated"] is True
-    assert host["probe"]["verified"] is True and host["probe"]["certificate"]["dns_names"] == ["mail.good.test"]
+    assert host["probe"]["verified"] is True and host["probe"]["certificate"]["covered_by"] == "mail.good.test"
+    assert result["certificates"][host["probe"]["certificate"]["sha256"]]["names_shown"] == ["mail.good.test"]
 
 
 FAULTS = [

@@ -7,6 +7,7 @@ wait is bounded.
 
 import asyncio
 import datetime
+import hashlib
 import socket
 import ssl
 import threading
@@ -303,6 +304,59 @@ def test_expired_certificate_days_are_negative(authority):
     facts = probes.certificate_facts(der_of(issued), now=datetime.datetime(2020, 2, 3, 1, tzinfo=datetime.timezone.utc))
     assert facts["days_to_expiry"] == -3  # 2 days and 1 hour ago, rounded down
     assert "expired 3 day(s) ago" in probes.describe_certificate(facts)
+
+
+def test_a_many_name_certificate_is_described_in_a_few_names(authority):
+    names = ["mta-sts.d%03d.example" % index for index in range(500)]
+    facts = probes.certificate_facts(der_of(authority.issue_cert(*names)))
+    text = probes.describe_certificate(facts)
+    assert "for mta-sts.d000.example, mta-sts.d001.example, mta-sts.d002.example and 497 more name(s);" in text
+    assert "mta-sts.d499.example" not in text and len(text) < 300
+
+
+def test_the_book_examines_each_distinct_certificate_once(authority):
+    names = ["mail.example.com", "*.wild.example.com"] + ["mta-sts.d%03d.example" % index for index in range(300)]
+    shared = der_of(authority.issue_cert(*names))
+    other = der_of(authority.issue_cert("mx.example.net"))
+    book = probes.CertificateBook()
+    keys = [book.add(shared) for _domain in range(50)] + [book.add(other), book.add(shared)]
+    assert book.examined == 2
+    assert set(keys) == {probes.fingerprint(shared), probes.fingerprint(other)}
+    key = keys[0]
+    assert len(key) == 64 and key == probes.fingerprint(bytes(shared))
+    assert book.facts(key) is book.facts(book.add(shared))  # one facts object, however many probes saw it
+    assert book.covered_by(key, "MTA-STS.d123.example.") == "mta-sts.d123.example"
+    assert book.covered_by(key, "a.wild.example.com") == "*.wild.example.com"
+    assert book.covered_by(key, "a.b.wild.example.com") is None  # a wildcard covers one label
+    assert book.covered_by(key, "wild.example.com") is None
+    assert book.covered_by(key, "mta-sts.d300.example") is None
+    assert book.reference(key, "mta-sts.d007.example") == {"sha256": key, "name_covered": True, "covered_by": "mta-sts.d007.example"}
+    assert book.reference(key, "nothere.example")["name_covered"] is False
+    assert book.reference(None, "nothere.example") is None
+    described = book.describe(key)
+    assert described["names_count"] == 302 and described["names_shown"] == names[:probes.NAMES_SHOWN]
+    assert described["sha256"] == key and described["issuer"] and described["not_after"]
+    assert described["spki_sha256"] == hashlib.sha256(dane.spki_from_certificate_der(shared)).hexdigest()
+    assert list(book.descriptions()) == [key, probes.fingerprint(other)]
+    assert list(book.descriptions([probes.fingerprint(other), "f" * 64])) == [probes.fingerprint(other)]
+    assert book.add(b"") is None and book.add(None) is None
+
+
+def test_the_book_takes_openssls_decoding_when_it_has_one(authority):
+    der = der_of(authority.issue_cert("mx.example.com"))
+    asked = []
+
+    def decoded():
+        asked.append(1)
+        return {"subject": ((("commonName", "mx.example.com"),),), "issuer": ((("commonName", "Test CA"),),),
+                "notBefore": "Jan  1 00:00:00 2030 GMT", "notAfter": "Feb  1 00:00:00 2030 GMT",
+                "subjectAltName": (("DNS", "mx.example.com"),), "serialNumber": "0A"}
+
+    book = probes.CertificateBook()
+    key = book.add(der, decoded=decoded)
+    book.add(der, decoded=decoded)
+    assert asked == [1]  # asked for the new certificate only
+    assert book.facts(key)["issuer"] == "CN=Test CA" and book.facts(key)["spki_sha256"]
 
 
 def test_unreadable_certificates_give_no_facts():

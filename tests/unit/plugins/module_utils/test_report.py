@@ -292,3 +292,40 @@ def test_what_dns_says_is_escaped_everywhere():
     assert HOSTILE not in page and "onerror=" not in page.replace('onerror=&quot;', "")
     assert page.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") >= 3  # detail, subject, problems list
     assert parse(page).external == []
+
+
+# --- certificates described once (issue 12) --------------------------------------------------
+
+SHARED = "ab" * 32
+SHARED_DESCRIPTION = {"sha256": SHARED, "subject": "CN=mail.host.example", "issuer": "CN=R11,O=Let's Encrypt", "common_names": ["mail.host.example"],
+                      "not_before": "2026-09-01T00:00:00Z", "not_after": "2026-11-30T00:00:00Z", "days_to_expiry": 61, "self_signed": False,
+                      "serial": "3a1f", "spki_sha256": "cd" * 32, "names_count": 1001,
+                      "names_shown": ["mail.host.example", "mta-sts.a.example", "mta-sts.b.example"]}
+
+
+def with_certificates():
+    covered = "valid for mta-sts.a.example, covered by mta-sts.a.example: certificate %s (for ...)" % SHARED[:16]
+    sts = result(("a.example", [check("mta_sts.policy_certificate", "pass", covered, subject="https://mta-sts.a.example/")]))
+    sts["certificates"] = {SHARED: SHARED_DESCRIPTION}
+    smtp = result(("a.example", [check("smtp.certificate", "pass", subject="mail.host.example")]))
+    smtp["certificates"] = {SHARED: SHARED_DESCRIPTION, "ef" * 32: dict(SHARED_DESCRIPTION, sha256="ef" * 32, names_count=1, names_shown=["mx.other"])}
+    return report.build_report({"verify_dns": DNS, "verify_mta_sts": sts, "verify_smtp_tls": smtp}, generated="2026-01-01T00:00:00+00:00")
+
+
+def test_certificates_are_merged_once_with_the_modules_that_saw_them():
+    merged = with_certificates()
+    assert list(merged["certificates"]) == [SHARED, "ef" * 32]
+    assert merged["certificates"][SHARED]["modules"] == ["verify_mta_sts", "verify_smtp_tls"]
+    assert merged["certificates"]["ef" * 32]["modules"] == ["verify_smtp_tls"]
+    assert merged["certificates"][SHARED]["names_count"] == 1001
+    assert SHARED_DESCRIPTION.get("modules") is None  # the verifiers' results are not changed
+    assert build()["certificates"] == {}  # results from before certificates were described
+
+
+def test_page_describes_each_certificate_and_each_domain_its_coverage():
+    page = report.render_html(with_certificates())
+    assert page.count("<h2>Certificates</h2>") == 1 and page.count("<code>%s</code>" % SHARED) == 1
+    assert "1001: mail.host.example, mta-sts.a.example, mta-sts.b.example and 998 more" in page
+    assert "CN=R11,O=Let&#x27;s Encrypt" in page and "2026-09-01T00:00:00Z to 2026-11-30T00:00:00Z (61 day(s) left)" in page
+    assert "covered by mta-sts.a.example: certificate %s" % SHARED[:16] in page  # the domain's own line
+    assert "<h2>Certificates</h2>" not in report.render_html(build())

@@ -39,7 +39,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import trustme
@@ -212,6 +214,25 @@ class MailcowStandin:
         for name in os.listdir(self._tmp):
             os.unlink(os.path.join(self._tmp, name))
         os.rmdir(self._tmp)
+
+    def request(self, method, path, body=None, key=None, host=None, timeout=10.0):
+        """One HTTP request as ``harness.mailcow.MailcowApi.request`` makes it: ``(status, content_type, text)``."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if key is not None:
+            request.add_header("X-API-Key", key)
+        if host is not None:
+            request.add_header("Host", host)
+        context = ssl.create_default_context(cafile=self.ca_path)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.headers.get("Content-Type", ""), exc.read().decode("utf-8", "replace")
 
     # ------------------------------------------------------------ request plumbing
 

@@ -656,10 +656,15 @@ class MailcowClient:
 
     @staticmethod
     def _mta_sts_attributes(policy):
-        attributes = {"active": 1 if policy["active"] else 0}
-        if policy.get("mode") is not None:
-            attributes.update({"version": "stsv1", "mode": policy["mode"], "mx": ",".join(policy["mx"]), "max_age": policy["max_age"]})
-        return attributes
+        # Every attribute mailcow validates, on add and on edit alike: edit fills a missing one from the row,
+        # whose version mailbox('get') returns as "STSv1", and then refuses it (version_invalid).
+        return {
+            "version": "stsv1",
+            "mode": policy["mode"],
+            "mx": ",".join(policy["mx"]),
+            "max_age": int(policy["max_age"]),
+            "active": 1 if policy["active"] else 0,
+        }
 
     def add_mta_sts(self, domain, policy):
         """Create a domain's policy row (``POST /api/v1/add/mta-sts``)."""
@@ -687,6 +692,16 @@ def is_duplicate_row(exc):
 # -------------------------------------------------------------------- what plugins call
 
 
+def has_any_tag(details, tags):
+    """Whether a domain of ``get/domain/all`` carries one of ``tags`` exactly.
+
+    mailcow's ``?tags=`` matches ``LIKE '%tag%'`` (so ``managed`` also finds ``unmanaged``, and ``_`` is
+    a wildcard): its answer is only a superset, filtered here by equal strings.
+    """
+    carried = details.get("tags")
+    return isinstance(carried, list) and any(tag in carried for tag in tags)
+
+
 def discover_domains(client, tags=None, include_inactive=False, include_backup_mx=False, workers=DEFAULT_WORKERS):
     """mailcow's mail domains with their DKIM keys, ready for ``mailsec_domains``.
 
@@ -703,6 +718,8 @@ def discover_domains(client, tags=None, include_inactive=False, include_backup_m
     """
     selected = []
     for details in client.get_domains(tags=tags):
+        if tags and not has_any_tag(details, tags):
+            continue
         active = _flag(details.get("active"))
         backup_mx = _flag(details.get("backupmx"))
         if (not active and not include_inactive) or (backup_mx and not include_backup_mx):
@@ -827,6 +844,9 @@ def plan_mta_sts(client, policies, workers=DEFAULT_WORKERS):
     def plan(item):
         name = item["domain"]
         desired = item["policy"]
+        if not desired["active"] and client.get_domain(name) is None:
+            # Deleting a domain in mailcow deletes its policy row: a retired domain that is gone is done.
+            return {"domain": name, "action": "none", "before": None, "before_text": "", "desired": desired}
         _require_domain(client, name, allow_alias=False)
         current, text = client.get_mta_sts(name)
         if desired["active"]:
@@ -841,6 +861,11 @@ def plan_mta_sts(client, policies, workers=DEFAULT_WORKERS):
         return {"domain": name, "action": action, "before": current, "before_text": text, "desired": desired}
 
     return run_bounded(plan, policies, workers)
+
+
+def retiring(served):
+    """The edit that switches a served policy off: its own fields (mailcow validates them all) with active 0."""
+    return {"mode": served["mode"], "mx": list(served["mx"]), "max_age": served["max_age"], "active": False}
 
 
 def apply_mta_sts(client, plans, workers=DEFAULT_WORKERS, done=None):
@@ -862,7 +887,7 @@ def apply_mta_sts(client, plans, workers=DEFAULT_WORKERS, done=None):
                     raise
                 client.edit_mta_sts([name], desired)  # an inactive row: switch it on with our values
         else:
-            client.edit_mta_sts([name], desired)
+            client.edit_mta_sts([name], desired if desired["active"] else retiring(entry["before"]))
         done.append(name)
 
     def confirm(entry):

@@ -195,6 +195,7 @@ def _answers(request, rw_key, ro_key, domain):
         ("GET", "/api/v1/get/domain/none.invalid", None, rw_key),
         ("GET", "/api/v1/get/dkim/none.invalid", None, rw_key),
         ("GET", "/api/v1/get/domain/all", None, "UNKNOWN-KEY-0000"),
+        ("GET", "/api/v1/get/domain/all", None, None),
         ("GET", "/api/v1/get/nothing/all", None, rw_key),
         ("POST", "/api/v1/add/dkim", {"domains": domain, "dkim_selector": "dkim", "key_size": 2048}, ro_key),
         ("POST", "/api/v1/add/dkim", {"domains": domain, "dkim_selector": "dkim", "key_size": 2048}, rw_key),
@@ -222,7 +223,10 @@ def test_the_stand_in_answers_like_the_real_mailcow(native_mailcow, mailcow_doma
     name = mailcow_domain()
     native_mailcow.add_domain(name)
     real = _answers(native_mailcow.request, native_mailcow.rw_key, native_mailcow.ro_key, name)
+    real_policy = served(native_mailcow, name)
     with MailcowStandin() as standin:
         standin.add_domain(name)
         fake = _answers(standin.request, STANDIN_RW_KEY, STANDIN_RO_KEY, name)
+        fake_policy = standin.request("GET", "/.well-known/mta-sts.txt", host="mta-sts." + name)
     assert fake == real
+    assert (fake_policy[0], fake_policy[1].split(";")[0], fake_policy[2]) == real_policy == (404, "text/html", "")

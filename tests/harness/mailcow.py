@@ -245,8 +245,9 @@ class MailcowApi(ServerBase):
     """The real mailcow API of one release on ``http://127.0.0.1:<port>``.
 
     ``url``, ``rw_key``, ``ro_key``, ``version`` (the release), ``native_mta_sts`` (whether the
-    release serves MTA-STS itself), ``web`` (its data/web, writable: the legacy static file goes to
-    ``web/.well-known/mta-sts.txt``), ``sql(statement)`` (mailcow's database, as root), and
+    release serves MTA-STS itself), ``directory`` (laid out as a mailcow-dockerized directory: ``web``
+    is its ``data/web``, writable and served, so a legacy static ``.well-known/mta-sts.txt`` written
+    there is what mailcow serves), ``sql(statement)`` (mailcow's database, as root), and
     ``request(method, path, body=, key=, host=)`` -> ``(status, content_type, text)``.
     ``startup_seconds`` says how long the start took.
     """
@@ -265,7 +266,9 @@ class MailcowApi(ServerBase):
         self._redis_password = secrets.token_hex(12)
         self._processes = []
         self._dockerapi = _DockerApiListener()
-        self.web = self._dir.join("web")
+        # Laid out as a mailcow-dockerized directory (``directory``): a test can put mailcow.conf beside data/web
+        # and point the role's mailcow_mta_sts_dir at it.
+        self.web = self._dir.join("data", "web")
         self._mysqld_dir = self._dir.join("mysqld")
         self._socket = os.path.join(self._mysqld_dir, "mysqld.sock")
         self._redis_socket = self._dir.join("redis.sock")

@@ -230,3 +230,35 @@ def test_the_stand_in_answers_like_the_real_mailcow(native_mailcow, mailcow_doma
         fake_policy = standin.request("GET", "/.well-known/mta-sts.txt", host="mta-sts." + name)
     assert fake == real
     assert (fake_policy[0], fake_policy[1].split(";")[0], fake_policy[2]) == real_policy == (404, "text/html", "")
+
+
+def test_a_read_back_that_differs_after_an_accepted_write_warns(native_mailcow, mailcow_domain):
+    # A reverse proxy in front of mailcow that does not pass Host: mta-sts.<domain> on: every policy is 404 there.
+    import http.server  # pylint: disable=import-outside-toplevel
+    import threading  # pylint: disable=import-outside-toplevel
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_error(404)
+
+        def log_message(self, *args):
+            return
+
+    name = mailcow_domain()
+    native_mailcow.add_domain(name)
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        reader = MailcowClient("http://127.0.0.1:%d" % proxy.server_address[1], native_mailcow.rw_key, timeout=10)
+        result = mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(name)], reader=reader)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)
+
+    assert result["changed"] is True
+    assert any("policy_url" in warning and name in warning for warning in result["warnings"])
+    assert served(native_mailcow, name)[0] == 200
+    # Read from mailcow itself (policy_url), the next run sees the policy and changes nothing.
+    assert mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(name)], reader=client(native_mailcow))["changed"] is False

@@ -71,7 +71,8 @@ if ($path === '/.well-known/mta-sts.txt') {
   } else {
     http_response_code(404);
     header('Content-Type: text/html');
-    echo "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    echo "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+      . "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
     return true;
   }
 } elseif (preg_match('#^/api/v1/(.*)$#', $path, $mailsec_match)) {  // location ~ ^/api/v1/(.*)$ -> /json_api.php?query=$1&$args
@@ -190,6 +191,32 @@ def _write_app_info(web, version):
         "?>\n"
     ) % (version, int(time.time()))
     write_text(os.path.join(web, "inc", "app_info.inc.php"), text)
+
+
+def api_request(url, method, body=None, key=None, host=None, timeout=30.0, content_type="application/json", context=None):
+    """One HTTP request to a mailcow API (real or stand-in), any status: ``(status, content_type, text)``.
+
+    ``body`` (not str) is sent as JSON; no proxy from the environment is used (loopback only).
+    """
+    data = None
+    if body is not None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None and content_type:
+        request.add_header("Content-Type", content_type)
+    if key is not None:
+        request.add_header("X-API-Key", key)
+    if host is not None:
+        request.add_header("Host", host)
+    handlers = [urllib.request.ProxyHandler({})]
+    if context is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    try:
+        with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers.get("Content-Type", ""), exc.read().decode("utf-8", "replace")
 
 
 class _DockerApiListener:
@@ -438,23 +465,7 @@ class MailcowApi(ServerBase):
 
     def request(self, method, path, body=None, key=None, host=None, timeout=30.0, content_type="application/json"):
         """One HTTP request: ``(status, content_type, text)``; ``body`` (not str) is sent as JSON."""
-        data = None
-        if body is not None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None and content_type:
-            request.add_header("Content-Type", content_type)
-        if key is not None:
-            request.add_header("X-API-Key", key)
-        if host is not None:
-            request.add_header("Host", host)
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(request, timeout=timeout) as response:
-                return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, exc.headers.get("Content-Type", ""), exc.read().decode("utf-8", "replace")
+        return api_request(self.url + path, method, body=body, key=key, host=host, timeout=timeout, content_type=content_type)
 
     def api(self, method, route, body=None, key=None):
         """``request`` on ``/api/v1/<route>`` with the read-write key, the answer decoded from JSON."""

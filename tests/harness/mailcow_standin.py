@@ -39,14 +39,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from harness.mailcow import api_request
 
 RW_KEY = "RWKEY-0123456789-abcdef"
 RO_KEY = "ROKEY-9876543210-fedcba"
@@ -233,22 +233,8 @@ class MailcowStandin:
 
     def request(self, method, path, body=None, key=None, host=None, timeout=10.0):
         """One HTTP request as ``harness.mailcow.MailcowApi.request`` makes it: ``(status, content_type, text)``."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if key is not None:
-            request.add_header("X-API-Key", key)
-        if host is not None:
-            request.add_header("Host", host)
         context = ssl.create_default_context(cafile=self.ca_path)
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
-        try:
-            with opener.open(request, timeout=timeout) as response:
-                return response.status, response.headers.get("Content-Type", ""), response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, exc.headers.get("Content-Type", ""), exc.read().decode("utf-8", "replace")
+        return api_request(self.url + path, method, body=body, key=key, host=host, timeout=timeout, context=context)
 
     # ------------------------------------------------------------ request plumbing
 

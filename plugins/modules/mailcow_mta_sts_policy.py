@@ -70,7 +70,7 @@ options:
   policy_url:
     description:
       - Where to read the served policies, with the C(Host) header C(mta-sts.<domain>), when O(api_url) does not
-        reach mailcow's C(mta-sts.php) that way, for example behind a reverse proxy that routes by name:
+        reach mailcow's C(mta-sts.php) that way, for example behind a reverse proxy that routes by name; then
         mailcow's own C(HTTP_BIND) address such as C(http://127.0.0.1:8080) (plain C(http) only on loopback).
       - Defaults to O(api_url). The API key is never sent there.
       - Once mailcow accepted a change, a read-back that differs is a warning, not a failure.

@@ -106,7 +106,6 @@ def _require_mailcow_source():
     pytest.skip(MAILCOW_MISSING)
 
 
-
 @pytest.fixture(scope="session", params=[release.version for release in MAILCOW_RELEASES] or ["no-mailcow-source"])
 def real_mailcow(request):
     """mailcow's own API of one release (every release MAILCOW_SOURCE names), one instance per release per

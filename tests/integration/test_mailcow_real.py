@@ -135,7 +135,7 @@ def test_partial_edits_change_only_what_differs(native_mailcow, mailcow_domain):
     assert served(native_mailcow, name)[2] == "version: STSv1\nmode: enforce\nmax_age: 86400\nmx: mx2.example.test\n"
 
 
-def test_edit_route_with_only_some_attributes_keeps_the_rest(native_mailcow, mailcow_domain):
+def test_mailcow_refuses_an_edit_without_the_version(native_mailcow, mailcow_domain):
     # What the client sends for an edit must carry every attribute mailcow validates: mailcow reads a missing
     # version back as "STSv1" and refuses it (version_invalid).
     name = mailcow_domain()

@@ -78,8 +78,8 @@ options:
   mailcow_conf:
     description:
       - Path of mailcow's C(mailcow.conf) on the managed host. When set, the module warns for each newly served
-        domain about its C(mta-sts.<domain>) certificate, read from it as mailcow's ACME client reads it: no
-        certificate with C(SKIP_LETS_ENCRYPT=y), C(ONLY_MAILCOW_HOSTNAME=y) or C(AUTODISCOVER_SAN=n); otherwise
+        domain about its C(mta-sts.<domain>) certificate, read from it as mailcow's ACME client reads it. No
+        certificate comes with C(SKIP_LETS_ENCRYPT=y), C(ONLY_MAILCOW_HOSTNAME=y) or C(AUTODISCOVER_SAN=n); otherwise
         it comes on the client's next run, up to a day later (it sleeps a day after a successful run), and the
         warning says what to restart to get it now.
     type: path

@@ -4,13 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A contract stand-in of the mailcow API: NOT mailcow, a small HTTPS server that answers like it.
 
-No mailcow can run here (it needs a Docker engine), so this server implements just the routes the
-collection uses, with the status codes and JSON shapes read from mailcow-dockerized's source
-(master 06424670f, see docs/mailcow-api.md):
+mailcow's own API runs in the tests too (``harness.mailcow``, the real-mailcow tier); this server stays for
+what the real one cannot be made to do: faults (malformed answers, delays, redirects, a domain vanishing
+mid-run), HTTPS in front, and tests that must run without MAILCOW_SOURCE. It implements just the routes the
+collection uses, with the status codes and JSON shapes of mailcow-dockerized (master 06424670f, see
+docs/mailcow-api.md), and ``test_the_stand_in_answers_like_the_real_mailcow`` compares its answers with
+mailcow's own (integer flags, envelopes, content types, status codes):
 
 - ``data/web/inc/sessions.inc.php``: ``X-API-Key`` (characters outside ``[a-zA-Z0-9-]`` stripped),
-  401 ``{"type": "error", "msg": "authentication failed"}``; a request without a key gets an empty
-  200 answer on ``get`` routes.
+  401 ``{"type": "error", "msg": "authentication failed"}`` as ``text/html``; a request without a key gets
+  an empty 200 answer on ``get`` routes and 200 ``[{"type": "danger", "msg": "access_denied"}]`` on writes.
 - ``data/web/json_api.php``: routes, 403 ``API read/write access denied`` for read-only keys on
   add/edit/delete, 404 ``route not found``, 405, 400 for a body that is not JSON, the answer shapes of
   ``process_get_return`` (``{}`` when empty) and ``process_add/edit/delete_return`` (the message list,

@@ -113,7 +113,7 @@ def real_mailcow(request):
     _require_mailcow_source()
     from harness.mailcow import MailcowApi  # pylint: disable=import-outside-toplevel
 
-    source = next(release for release in MAILCOW_RELEASES if release.version == request.param)
+    source = {release.version: release for release in MAILCOW_RELEASES}[request.param]
     with MailcowApi(source) as instance:
         yield instance
 

@@ -366,7 +366,8 @@ class MailcowApi(ServerBase):
         argv = ["mariadb", "--no-defaults", "--socket=" + self._socket, "-u", "root", "--batch", "--skip-column-names"]
         if database:
             argv.append(database)
-        completed = subprocess.run(argv + ["-e", statements], capture_output=True, text=True, timeout=timeout, check=False)
+        completed = subprocess.run(argv + ["-e", statements], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                   timeout=timeout, check=False)
         if completed.returncode != 0:
             raise ServerError("mariadb: %s\n%s" % (statements[:200], completed.stderr))
         return completed.stdout
@@ -431,7 +432,7 @@ class MailcowApi(ServerBase):
     def _in_namespace(self, command, log, timeout):
         argv = self._namespace_argv(command)
         with open(self._dir.join(log), "ab") as output:
-            completed = subprocess.run(argv, stdout=output, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            completed = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, timeout=timeout, check=False)
         if completed.returncode != 0:
             raise ServerError("%s failed (status %d)\n%s" % (" ".join(command), completed.returncode, self.log_tail()))
 

@@ -106,16 +106,32 @@ def _require_mailcow_source():
     pytest.skip(MAILCOW_MISSING)
 
 
+@pytest.fixture(scope="session")
+def _mailcow_instances():
+    """The running mailcows by release, stopped when the session ends. pytest tears a parametrized session
+    fixture down whenever the next test wants another parameter; the instances outlive that here."""
+    with contextlib.ExitStack() as stack:
+        yield stack, {}
+
+
 @pytest.fixture(scope="session", params=[release.version for release in MAILCOW_RELEASES] or ["no-mailcow-source"])
-def real_mailcow(request):
+def real_mailcow(request, _mailcow_instances):
     """mailcow's own API of one release (every release MAILCOW_SOURCE names), one instance per release per
     session. Tests share it: each one uses its own domain names."""
     _require_mailcow_source()
     from harness.mailcow import MailcowApi  # pylint: disable=import-outside-toplevel
 
-    source = {release.version: release for release in MAILCOW_RELEASES}[request.param]
-    with MailcowApi(source) as instance:
-        yield instance
+    stack, running = _mailcow_instances
+    if request.param not in running:
+        source = {release.version: release for release in MAILCOW_RELEASES}[request.param]
+        try:
+            running[request.param] = stack.enter_context(MailcowApi(source))
+        except Exception as exc:  # one failed start is reported by every test of the release, not retried
+            running[request.param] = exc
+            raise
+    if isinstance(running[request.param], Exception):
+        raise running[request.param]
+    return running[request.param]
 
 
 @pytest.fixture

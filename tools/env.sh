@@ -12,3 +12,9 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 export ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-${CI:+1}}"
 export PYTHONPATH="$MAILSEC_BUILD/collections${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$MAILSEC_VENV/bin:$PATH"
+# The real-mailcow tier (tests/harness/mailcow.py) runs mailcow's own API from these releases; CI's clone
+# has shared/ beside it. An explicit MAILCOW_SOURCE (even empty) wins.
+if [[ -z ${MAILCOW_SOURCE+set} && -d $MAILSEC_ROOT/../shared/mailcow ]]; then
+  MAILCOW_SOURCE=$(cd "$MAILSEC_ROOT/../shared/mailcow" && pwd)
+  export MAILCOW_SOURCE
+fi

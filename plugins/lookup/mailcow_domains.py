@@ -29,7 +29,9 @@ extends_documentation_fragment:
 options:
   tags:
     description:
-      - Only domains carrying any of these mailcow tags (C(?tags=) of the domain list).
+      - Only domains carrying any of these mailcow tags, each compared exactly (case and all).
+      - mailcow's own C(?tags=) filter matches C(LIKE '%tag%') (so C(managed) would also find C(unmanaged));
+        the lookup asks with it and then keeps the exact matches itself.
     type: list
     elements: string
     default: []

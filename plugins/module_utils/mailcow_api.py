@@ -34,6 +34,7 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.mailsec.posture.plugins.module_utils import mailcow
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError, SpecError, as_choice, as_int, as_list, join_txt
 from ansible_collections.mailsec.posture.plugins.module_utils.names import normalize_domain
 
@@ -788,10 +789,15 @@ class MailcowClient:
 
     @staticmethod
     def _mta_sts_attributes(policy):
-        attributes = {"active": 1 if policy["active"] else 0}
-        if policy.get("mode") is not None:
-            attributes.update({"version": "stsv1", "mode": policy["mode"], "mx": ",".join(policy["mx"]), "max_age": policy["max_age"]})
-        return attributes
+        # Every attribute mailcow validates, on add and on edit alike: edit fills a missing one from the row,
+        # whose version mailbox('get') returns as "STSv1", and then refuses it (version_invalid).
+        return {
+            "version": "stsv1",
+            "mode": policy["mode"],
+            "mx": ",".join(policy["mx"]),
+            "max_age": int(policy["max_age"]),
+            "active": 1 if policy["active"] else 0,
+        }
 
     def add_mta_sts(self, domain, policy):
         """Create a domain's policy row (``POST /api/v1/add/mta-sts``)."""
@@ -819,6 +825,16 @@ def is_duplicate_row(exc):
 # -------------------------------------------------------------------- what plugins call
 
 
+def has_any_tag(details, tags):
+    """Whether a domain of ``get/domain/all`` carries one of ``tags`` exactly.
+
+    mailcow's ``?tags=`` matches ``LIKE '%tag%'`` (so ``managed`` also finds ``unmanaged``, and ``_`` is
+    a wildcard): its answer is only a superset, filtered here by equal strings.
+    """
+    carried = details.get("tags")
+    return isinstance(carried, list) and any(tag in carried for tag in tags)
+
+
 def discover_domains(client, tags=None, include_inactive=False, include_backup_mx=False, workers=DEFAULT_WORKERS):
     """mailcow's mail domains with their DKIM keys, ready for ``mailsec_domains``.
 
@@ -835,6 +851,8 @@ def discover_domains(client, tags=None, include_inactive=False, include_backup_m
     """
     selected = []
     for details in client.get_domains(tags=tags):
+        if tags and not has_any_tag(details, tags):
+            continue
         active = _flag(details.get("active"))
         backup_mx = _flag(details.get("backupmx"))
         if (not active and not include_inactive) or (backup_mx and not include_backup_mx):
@@ -949,18 +967,23 @@ def apply_dkim(client, plans, selector, key_size, workers=DEFAULT_WORKERS, done=
     return [created.get(entry["domain"], entry["current"]) for entry in plans]
 
 
-def plan_mta_sts(client, policies, workers=DEFAULT_WORKERS):
+def plan_mta_sts(client, policies, workers=DEFAULT_WORKERS, reader=None):
     """Read what mailcow serves for each ``{"domain", "policy"}`` (policy normalized) and plan.
 
     Each entry: ``{"domain", "action": "none"|"add"|"edit", "before": normalized|None,
     "before_text", "desired": normalized}``. ``add`` means "no active policy is served": the row may
-    be absent or inactive (mailcow cannot tell us which), ``apply_mta_sts`` handles both.
+    be absent or inactive (mailcow cannot tell us which), ``apply_mta_sts`` handles both. ``reader`` (a
+    MailcowClient on ``policy_url``) reads the served policies when the API's URL does not reach
+    ``mta-sts.php`` with a ``Host`` header (a reverse proxy in front); default ``client``.
     """
     def plan(item):
         name = item["domain"]
         desired = item["policy"]
+        if not desired["active"] and client.get_domain(name) is None:
+            # Deleting a domain in mailcow deletes its policy row: a retired domain that is gone is done.
+            return {"domain": name, "action": "none", "before": None, "before_text": "", "desired": desired}
         _require_domain(client, name, allow_alias=False)
-        current, text = client.get_mta_sts(name)
+        current, text = (reader or client).get_mta_sts(name)
         if desired["active"]:
             if current is None:
                 action = "add"
@@ -975,7 +998,12 @@ def plan_mta_sts(client, policies, workers=DEFAULT_WORKERS):
     return run_bounded(plan, policies, workers)
 
 
-def apply_mta_sts(client, plans, workers=DEFAULT_WORKERS, done=None):
+def retiring(served):
+    """The edit that switches a served policy off: its own fields (mailcow validates them all) with active 0."""
+    return {"mode": served["mode"], "mx": list(served["mx"]), "max_age": served["max_age"], "active": False}
+
+
+def apply_mta_sts(client, plans, workers=DEFAULT_WORKERS, done=None, reader=None, warnings=None):
     """Carry out ``plans`` (from ``plan_mta_sts``) and check that mailcow now serves what was asked.
 
     ``done`` (a list) collects the domains mailcow accepted a change for.
@@ -994,20 +1022,29 @@ def apply_mta_sts(client, plans, workers=DEFAULT_WORKERS, done=None):
                     raise
                 client.edit_mta_sts([name], desired)  # an inactive row: switch it on with our values
         else:
-            client.edit_mta_sts([name], desired)
+            client.edit_mta_sts([name], desired if desired["active"] else retiring(entry["before"]))
         done.append(name)
+
+    warnings = [] if warnings is None else warnings
 
     def confirm(entry):
         if entry["action"] == "none":
             return entry["before"]
-        served, _text = client.get_mta_sts(entry["domain"])
         wanted = entry["desired"] if entry["desired"]["active"] else None
+        # mailcow accepted the write: what the read-back sees cannot undo it, so a difference (often a
+        # reverse proxy that does not pass Host: mta-sts.<domain> on to mailcow) is a warning, not a failure.
+        try:
+            served, _text = (reader or client).get_mta_sts(entry["domain"])
+        except MailcowApiError as exc:
+            warnings.append("%s: mailcow accepted the policy, but reading it back failed: %s" % (entry["domain"], exc))
+            return wanted
         if not same_policy(served, wanted) or (served is not None and served.get("invalid")):
-            raise MailcowApiError(
-                "GET %s (Host: mta-sts.%s)" % (POLICY_PATH, entry["domain"]),
-                "mailcow accepted the policy of %s but serves %s" % (entry["domain"], render_policy(served).strip().replace("\n", "; ") or "none"),
-                kind="unexpected",
+            warnings.append(
+                "%s: mailcow accepted the policy, but GET %s with Host: mta-sts.%s answers %s; if a reverse proxy is in "
+                "front of mailcow, set policy_url to an address that reaches mailcow's mta-sts.php"
+                % (entry["domain"], POLICY_PATH, entry["domain"], render_policy(served).strip().replace("\n", "; ") or "no policy (404)")
             )
+            return wanted
         return served
 
     return run_bounded(confirm, plans, workers)
@@ -1083,12 +1120,49 @@ def ensure_dkim(client, domains, selector="dkim", key_size=DKIM_STRONG_BITS, all
     return {"changed": changing, "keys": results, "diff": diffs, "warnings": warnings}
 
 
-def ensure_mta_sts(client, policies, check_mode=False):
+def certificate_warnings(conf_text, domains, acme_service="acme-mailcow"):
+    """Why mailcow's ACME client will not (yet) certify ``mta-sts.<domain>`` for newly served ``domains``.
+
+    Read from mailcow.conf, as ``data/Dockerfiles/acme/acme.sh`` reads its environment: nothing at all
+    with ``SKIP_LETS_ENCRYPT=y`` or ``ONLY_MAILCOW_HOSTNAME=y``; ``mta-sts.<domain>`` only with
+    ``AUTODISCOVER_SAN=y`` (compose's default when unset) and, since 2026-07a, only for a domain with an
+    active policy row; after a successful run it sleeps a day, so a new name waits for the next run.
+    """
+    if not domains:
+        return []
+
+    def is_yes(key, default="n"):
+        try:
+            values = mailcow.get_values(conf_text, key)
+        except MailsecError:
+            values = None  # a value over several lines: not one acme.sh would read as "y"
+        value = ",".join(values) if values else default
+        return bool(re.match(r"^([yY][eE][sS]|[yY])+$", value))
+
+    names = ", ".join("mta-sts.%s" % name for name in domains)
+    for key, default, reason in (
+        ("SKIP_LETS_ENCRYPT", "n", "SKIP_LETS_ENCRYPT=y"),
+        ("ONLY_MAILCOW_HOSTNAME", "n", "ONLY_MAILCOW_HOSTNAME=y"),
+    ):
+        if is_yes(key, default):
+            return ["mailcow's ACME client will not request a certificate for %s (%s in mailcow.conf): senders cannot fetch the "
+                    "policy over HTTPS unless another certificate covers it" % (names, reason)]
+    if not is_yes("AUTODISCOVER_SAN", "y"):
+        return ["mailcow's ACME client requests %s only with AUTODISCOVER_SAN=y, and mailcow.conf says otherwise: set it, then "
+                "run `docker compose up -d %s` in the mailcow directory (or cover the names with a certificate of your own)"
+                % (names, acme_service)]
+    return ["mailcow's ACME client asks for %s on its next run, which can be a day away (it sleeps a day after a successful "
+            "one): run `docker compose restart %s` in the mailcow directory to get the certificate now" % (names, acme_service)]
+
+
+def ensure_mta_sts(client, policies, check_mode=False, reader=None, mailcow_conf=None, acme_service="acme-mailcow"):
     """Make mailcow serve each ``{"domain", "mode", "mx", "max_age", "active"}`` policy; the body of
     ``mailcow_mta_sts_policy``. Check mode runs the same plan and stops before the first write.
 
-    Returns ``{"changed", "policies": [...], "diff": [...]}``. SpecError for bad input (field and
-    domain named); MailcowApiError (with ``changed`` set) for API failures.
+    Returns ``{"changed", "policies": [...], "diff": [...], "warnings": [...]}``. SpecError for bad input
+    (field and domain named); MailcowApiError (with ``changed`` set) for API failures. ``reader``: see
+    ``plan_mta_sts``. ``mailcow_conf`` (the text of mailcow.conf) adds ``certificate_warnings`` for the
+    domains whose policy is switched on.
     """
     items = []
     seen = set()
@@ -1102,13 +1176,14 @@ def ensure_mta_sts(client, policies, check_mode=False):
         fields = {key: policy.get(key) for key in ("mode", "mx", "max_age")}
         fields["active"] = True if policy.get("active") is None else policy.get("active")
         items.append({"domain": name, "policy": normalize_mta_sts_policy(fields, name)})
-    plans = plan_mta_sts(client, items)
+    plans = plan_mta_sts(client, items, reader=reader)
     changing = any(entry["action"] != "none" for entry in plans)
     served = [entry["before"] for entry in plans]
+    warnings = []
     if changing and not check_mode:
         done = []
         try:
-            served = apply_mta_sts(client, plans, done=done)
+            served = apply_mta_sts(client, plans, done=done, reader=reader, warnings=warnings)
         except MailcowApiError as exc:
             exc.changed = bool(done)
             raise
@@ -1136,4 +1211,7 @@ def ensure_mta_sts(client, policies, check_mode=False):
                     "after_header": "mta-sts.%s/.well-known/mta-sts.txt served by mailcow (after)" % entry["domain"],
                 }
             )
-    return {"changed": changing, "policies": results, "diff": diffs}
+    if mailcow_conf is not None:
+        switched_on = [entry["domain"] for entry in plans if entry["action"] == "add"]
+        warnings.extend(certificate_warnings(mailcow_conf, switched_on, acme_service))
+    return {"changed": changing, "policies": results, "diff": diffs, "warnings": warnings}

@@ -17,9 +17,9 @@ description:
     C(https://mta-sts.<domain>/.well-known/mta-sts.txt) (C(data/web/mta-sts.php)) and sets it through its API.
     This module makes mailcow serve the given policy for each domain, idempotently.
   - mailcow has no API route that reads a policy, so the module reads what mailcow serves, from the mailcow
-    host at O(api_url) with the C(Host) header C(mta-sts.<domain>), compares it with the request, and only then adds
-    (C(POST /api/v1/add/mta-sts)) or edits (C(POST /api/v1/edit/mta-sts)) the policy. After a change it reads
-    the policy again and fails if mailcow does not serve what was asked.
+    host at O(api_url) (or O(policy_url)) with the C(Host) header C(mta-sts.<domain>), compares it with the
+    request, and only then adds (C(POST /api/v1/add/mta-sts)) or edits (C(POST /api/v1/edit/mta-sts)) the
+    policy. After a change it reads the policy again and warns if mailcow does not serve what was asked.
   - MX names are compared as a set, so a different order alone changes nothing.
   - Older mailcow installs (static C(data/web/.well-known/mta-sts.txt)) have no such API; the module then fails
     with "no such API route". The role C(mailsec.posture.mailcow_mta_sts) handles both generations.
@@ -61,9 +61,33 @@ options:
       active:
         description:
           - Whether mailcow serves the policy. V(false) switches it off (mailcow has no way to delete one);
-            mode, mx and max_age may then be left out.
+            mode, mx and max_age may then be left out (the module sends the served ones back with C(active=0), since
+            mailcow validates every attribute on an edit).
+          - A domain that is no longer in mailcow has no policy (deleting a domain deletes its policy row), so
+            switching it off is nothing to do.
         type: bool
         default: true
+  policy_url:
+    description:
+      - Where to read the served policies, with the C(Host) header C(mta-sts.<domain>), when O(api_url) does not
+        reach mailcow's C(mta-sts.php) that way, for example behind a reverse proxy that routes by name; then
+        mailcow's own C(HTTP_BIND) address such as C(http://127.0.0.1:8080) (plain C(http) only on loopback).
+      - Defaults to O(api_url). The API key is never sent there.
+      - Once mailcow accepted a change, a read-back that differs is a warning, not a failure.
+    type: str
+  mailcow_conf:
+    description:
+      - Path of mailcow's C(mailcow.conf) on the managed host. When set, the module warns for each newly served
+        domain about its C(mta-sts.<domain>) certificate, read from it as mailcow's ACME client reads it. No
+        certificate comes with C(SKIP_LETS_ENCRYPT=y), C(ONLY_MAILCOW_HOSTNAME=y) or C(AUTODISCOVER_SAN=n); otherwise
+        it comes on the client's next run, up to a day later (it sleeps a day after a successful run), and the
+        warning says what to restart to get it now.
+    type: path
+  acme_service:
+    description:
+      - The compose service of mailcow's ACME client, named in the certificate warnings.
+    type: str
+    default: acme-mailcow
 attributes:
   check_mode:
     description: Reads what mailcow serves and reports what would change; changes nothing.
@@ -155,7 +179,8 @@ policies:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_api import MTA_STS_MODES, ensure_mta_sts
+from ansible_collections.mailsec.posture.plugins.module_utils.common import SpecError
+from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_api import MTA_STS_MODES, MailcowClient, ensure_mta_sts
 from ansible_collections.mailsec.posture.plugins.module_utils.mailcow_module import mailcow_argument_spec, run_mailcow_module
 
 
@@ -174,10 +199,29 @@ def main():
                     active=dict(type="bool", default=True),
                 ),
             ),
+            policy_url=dict(type="str"),
+            mailcow_conf=dict(type="path"),
+            acme_service=dict(type="str", default="acme-mailcow"),
         ),
         supports_check_mode=True,
     )
-    run_mailcow_module(module, lambda client: ensure_mta_sts(client, module.params["policies"], check_mode=module.check_mode))
+    params = module.params
+
+    def ensure(client):
+        reader = None
+        if params["policy_url"]:
+            reader = MailcowClient(params["policy_url"], params["api_key"], timeout=params["timeout"], ca_path=params["ca_path"])
+        conf_text = None
+        if params["mailcow_conf"]:
+            try:
+                with open(params["mailcow_conf"], encoding="utf-8", errors="surrogateescape") as handle:
+                    conf_text = handle.read()
+            except OSError as exc:
+                raise SpecError("mailcow_conf", "cannot read %s: %s" % (params["mailcow_conf"], exc.strerror))
+        return ensure_mta_sts(client, params["policies"], check_mode=module.check_mode, reader=reader,
+                              mailcow_conf=conf_text, acme_service=params["acme_service"])
+
+    run_mailcow_module(module, ensure)
 
 
 if __name__ == "__main__":

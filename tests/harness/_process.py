@@ -229,7 +229,8 @@ def write_text(path, text, mode=0o644):
 def run_tool(argv, cwd, timeout=30.0):
     """Run a short command-line tool, returning its stdout; raise ServerError with its output on failure."""
     try:
-        completed = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+        # No stdin: under pytest-xdist it is the worker's channel to the controller.
+        completed = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise ServerError("%s: no result after %.0f s" % (" ".join(argv), timeout)) from exc
     except FileNotFoundError as exc:

@@ -4,13 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A contract stand-in of the mailcow API: NOT mailcow, a small HTTPS server that answers like it.
 
-No mailcow can run here (it needs a Docker engine), so this server implements just the routes the
-collection uses, with the status codes and JSON shapes read from mailcow-dockerized's source
-(master 06424670f, see docs/mailcow-api.md):
+mailcow's own API runs in the tests too (``harness.mailcow``, the real-mailcow tier); this server stays for
+what the real one cannot be made to do: faults (malformed answers, delays, redirects, a domain vanishing
+mid-run), HTTPS in front, and tests that must run without MAILCOW_SOURCE. It implements just the routes the
+collection uses, with the status codes and JSON shapes of mailcow-dockerized (master 06424670f, see
+docs/mailcow-api.md), and ``test_the_stand_in_answers_like_the_real_mailcow`` compares its answers with
+mailcow's own (integer flags, envelopes, content types, status codes):
 
 - ``data/web/inc/sessions.inc.php``: ``X-API-Key`` (characters outside ``[a-zA-Z0-9-]`` stripped),
-  401 ``{"type": "error", "msg": "authentication failed"}``; a request without a key gets an empty
-  200 answer on ``get`` routes.
+  401 ``{"type": "error", "msg": "authentication failed"}`` as ``text/html``; a request without a key gets
+  an empty 200 answer on ``get`` routes and 200 ``[{"type": "danger", "msg": "access_denied"}]`` on writes.
 - ``data/web/json_api.php``: routes, 403 ``API read/write access denied`` for read-only keys on
   add/edit/delete, 404 ``route not found``, 405, 400 for a body that is not JSON, the answer shapes of
   ``process_get_return`` (``{}`` when empty) and ``process_add/edit/delete_return`` (the message list,
@@ -45,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from harness.mailcow import api_request
 
 RW_KEY = "RWKEY-0123456789-abcdef"
 RO_KEY = "ROKEY-9876543210-fedcba"
@@ -116,26 +121,42 @@ class MailcowStandin:
     def add_domain(self, name, active=True, backupmx=False, description=None, tags=None, dkim_bits=2048, selector="dkim", key=None):
         """A mail domain as mailcow's add does it: with a DKIM key unless ``dkim_bits`` is None."""
         with self._lock:
+            flag = 1 if active else 0
+            backup = 1 if backupmx else 0
+            # The fields and JSON types of mailcow's get/domain (2026-07a): flags are integers.
             details = {
+                "max_new_mailbox_quota": 10737418240,
+                "def_new_mailbox_quota": 1073741824,
+                "quota_used_in_domain": "0",
+                "bytes_total": 0,
+                "msgs_total": 0,
+                "mboxes_in_domain": 0,
+                "mboxes_left": 10,
                 "domain_name": name,
                 "domain_h_name": name,
                 "description": description if description is not None else name,
-                "active": "1" if active else "0",
-                "active_int": "1" if active else "0",
-                "backupmx": "1" if backupmx else "0",
-                "backupmx_int": "1" if backupmx else "0",
-                "relayhost": "0",
-                "relay_all_recipients": "0",
-                "relay_unknown_only": "0",
-                "gal": "0",
                 "max_num_aliases_for_domain": 400,
                 "max_num_mboxes_for_domain": 10,
-                "mboxes_in_domain": 0,
-                "msgs_total": 0,
-                "bytes_total": 0,
+                "def_quota_for_mbox": 1073741824,
+                "max_quota_for_mbox": 10737418240,
+                "max_quota_for_domain": 10737418240,
+                "relayhost": "0",
+                "backupmx": backup,
+                "backupmx_int": backup,
+                "gal": 1,
+                "gal_int": 1,
                 "rl": False,
+                "active": flag,
+                "active_int": flag,
+                "relay_all_recipients": 0,
+                "relay_all_recipients_int": 0,
+                "relay_unknown_only": 0,
+                "relay_unknown_only_int": 0,
                 "created": "2026-01-01 00:00:00",
                 "modified": None,
+                "aliases_in_domain": 0,
+                "aliases_left": 400,
+                "domain_admins": "-",
             }
             if tags:
                 details["tags"] = list(tags)
@@ -212,6 +233,11 @@ class MailcowStandin:
         for name in os.listdir(self._tmp):
             os.unlink(os.path.join(self._tmp, name))
         os.rmdir(self._tmp)
+
+    def request(self, method, path, body=None, key=None, host=None, timeout=10.0):
+        """One HTTP request as ``harness.mailcow.MailcowApi.request`` makes it: ``(status, content_type, text)``."""
+        context = ssl.create_default_context(cafile=self.ca_path)
+        return api_request(self.url + path, method, body=body, key=key, host=host, timeout=timeout, context=context)
 
     # ------------------------------------------------------------ request plumbing
 
@@ -345,7 +371,9 @@ class MailcowStandin:
             if not self.has_domain_access(domain) or row is None:
                 returns.append({"type": "danger", "log": log, "msg": "access_denied"})
                 continue
-            version = str(attr["version"]).lower() if "version" in attr else row["version"]
+            # A missing attribute comes from mailbox('get', 'mta_sts'), which returns the version as "STSv1"
+            # (not lowered again): an edit without version fails with version_invalid, as in mailcow.
+            version = str(attr["version"]).lower() if "version" in attr else row["version"][:3].upper() + row["version"][3:]
             active = (1 if self._intval(attr["active"]) == 1 else 0) if "active" in attr else row["active"]
             mode = str(attr["mode"]).lower() if "mode" in attr else row["mode"]
             mx = re.sub(r"\s+", "", str(attr["mx"])).split(",") if "mx" in attr else row["mx"]
@@ -448,14 +476,14 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/.well-known/mta-sts.txt" and method == "GET":
             with standin._lock:
                 status, text = standin.served_policy(self.headers.get("Host"))
-            return self._reply(status, text, "text/plain; charset=utf-8" if status == 200 else "text/html")
+            return self._reply(status, text, "text/plain; charset=utf-8" if status == 200 else "text/html; charset=UTF-8")
 
         if not path.startswith("/api/v1/"):
             return self._reply(404, "<html>404 Not Found</html>", "text/html")
 
-        # sessions.inc.php: a key that is sent must exist, else 401.
+        # sessions.inc.php: a key that is sent must exist, else 401 (sent before json_api.php sets its JSON type).
         if key is not None and kind is None:
-            return self._json(401, {"type": "error", "msg": "authentication failed"})
+            return self._reply(401, json.dumps({"type": "error", "msg": "authentication failed"}), "text/html; charset=UTF-8")
         query = path[len("/api/v1/"):].split("/")
         action = query[0]
         category = query[1] if len(query) > 1 else None
@@ -468,6 +496,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(200, b"")  # no session: json_api.php prints nothing
             return self._get(category, obj, urllib.parse.parse_qs(parsed.query))
         if action in ("add", "edit", "delete"):
+            if kind is None:
+                # No session: the route runs without a role and mailcow's access check refuses, with HTTP 200.
+                log = ["mailbox", action, category.replace("-", "_") if category else None, None, None]
+                return self._json(200, [{"type": "danger", "log": log, "msg": "access_denied"}])
             if kind != "rw":
                 return self._json(403, {"type": "error", "msg": "API read/write access denied"})
             if "application/json" in (self.headers.get("Content-Type") or ""):
@@ -490,7 +522,11 @@ class _Handler(BaseHTTPRequestHandler):
                     names = list(standin.domains)
                     if params.get("tags"):
                         wanted = params["tags"][0].split(",")
-                        names = [n for n in names if any(any(t in tag for tag in standin.domains[n].get("tags", [])) for t in wanted)]
+                        # functions.mailbox.inc.php: tag_name LIKE '%tag%' for each tag, case-insensitive.
+                        names = [
+                            n for n in names
+                            if any(any(t.lower() in tag.lower() for tag in standin.domains[n].get("tags", [])) for t in wanted)
+                        ]
                     data = [dict(standin.domains[n]) for n in names]
                     return self._reply(200, json.dumps(data, indent=4) if data else "{}")
                 details = standin.domain_details((obj or "").lower())

@@ -421,3 +421,27 @@ def test_run_playbook_times_out(run_playbook):
     with pytest.raises(PlaybookTimeout):
         run_playbook(play, timeout=5)
     assert time.monotonic() - began < 15
+
+
+# ---------------------------------------------------------------- the real mailcow's sources (MAILCOW_SOURCE)
+
+
+def test_mailcow_sources_from_a_tree_a_tarball_or_a_directory_of_tarballs(tmp_path):
+    import tarfile  # pylint: disable=import-outside-toplevel
+
+    from harness.mailcow import find_sources  # pylint: disable=import-outside-toplevel
+
+    tree = tmp_path / "mailcow-dockerized-2026-07a"
+    (tree / "data" / "web").mkdir(parents=True)
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    for version in ("2026-07a", "2025-07"):
+        with tarfile.open(releases / ("mailcow-dockerized-%s.tar.gz" % version), "w:gz") as archive:
+            archive.add(tree, arcname="mailcow-dockerized-%s" % version)
+    (releases / "README.md").write_text("not a release\n")
+
+    assert [(s.version, s.is_tarball) for s in find_sources(str(tree))] == [("2026-07a", False)]
+    assert [s.version for s in find_sources(str(releases / "mailcow-dockerized-2025-07.tar.gz"))] == ["2025-07"]
+    assert [s.version for s in find_sources(str(releases))] == ["2025-07", "2026-07a"]
+    with pytest.raises(ServerError, match="MAILCOW_SOURCE=.* is neither a mailcow-dockerized directory"):
+        find_sources(str(tmp_path / "empty-or-missing"))

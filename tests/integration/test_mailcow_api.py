@@ -5,7 +5,8 @@ The server here is a contract stand-in (tests/harness/mailcow_standin.py), NOT m
 server on 127.0.0.1 with a test CA that serves the routes we use with the status codes and JSON
 shapes of mailcow-dockerized's source (data/web/json_api.php, data/web/inc/sessions.inc.php,
 data/web/inc/functions.dkim.inc.php, data/web/inc/functions.mailbox.inc.php, data/web/mta-sts.php;
-see docs/mailcow-api.md). No mailcow can run here: it needs a Docker engine.
+see docs/mailcow-api.md), used here for the faults and shapes the real API cannot be made to produce.
+The same flows against mailcow's own API are in test_mailcow_real.py and test_mailcow_role_real.py.
 """
 
 from __future__ import annotations

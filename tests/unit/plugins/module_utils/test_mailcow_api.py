@@ -205,3 +205,43 @@ def test_run_bounded_keeps_order_and_raises_the_first_error():
 
     with pytest.raises(ValueError, match="^1$"):
         mailcow_api.run_bounded(fail_on_odd, range(6), workers=3)
+
+
+# ---------------------------------------------------------------- tags and certificates (real mailcow's behaviour)
+
+
+def test_tags_match_exactly_where_mailcow_matches_like():
+    # mailcow's ?tags=managed answers LIKE '%managed%': "unmanaged" too, and "_" as a wildcard.
+    assert mailcow_api.has_any_tag({"tags": ["managed"]}, ["managed"])
+    assert mailcow_api.has_any_tag({"tags": ["a", "managed"]}, ["x", "managed"])
+    assert not mailcow_api.has_any_tag({"tags": ["unmanaged"]}, ["managed"])
+    assert not mailcow_api.has_any_tag({"tags": ["Managed"]}, ["managed"])
+    assert not mailcow_api.has_any_tag({"tags": ["m-anaged"]}, ["m_anaged"])
+    assert not mailcow_api.has_any_tag({}, ["managed"])
+
+
+@pytest.mark.parametrize(
+    "conf, words",
+    [
+        ("AUTODISCOVER_SAN=y\n", "docker compose restart acme-mailcow"),
+        ("", "docker compose restart acme-mailcow"),  # compose's default: ${AUTODISCOVER_SAN:-y}
+        ("AUTODISCOVER_SAN=n\n", "only with AUTODISCOVER_SAN=y"),
+        ("AUTODISCOVER_SAN=\n", "docker compose restart acme-mailcow"),
+        ("SKIP_LETS_ENCRYPT=y\nAUTODISCOVER_SAN=y\n", "SKIP_LETS_ENCRYPT=y"),
+        ("ONLY_MAILCOW_HOSTNAME=yes\n", "ONLY_MAILCOW_HOSTNAME=y"),
+    ],
+)
+def test_certificate_warnings_read_mailcow_conf_as_acme_does(conf, words):
+    warnings = mailcow_api.certificate_warnings(conf, ["example.com", "example.org"])
+    assert len(warnings) == 1 and words in warnings[0]
+    assert "mta-sts.example.com, mta-sts.example.org" in warnings[0]
+
+
+def test_no_certificate_warning_when_no_policy_was_switched_on():
+    assert mailcow_api.certificate_warnings("AUTODISCOVER_SAN=n\n", []) == []
+
+
+def test_retiring_sends_the_served_fields_back_switched_off():
+    served = {"mode": "testing", "mx": ["mail.example.com"], "max_age": 86400, "active": True}
+    attributes = MailcowClient._mta_sts_attributes(mailcow_api.retiring(served))  # pylint: disable=protected-access
+    assert attributes == {"version": "stsv1", "mode": "testing", "mx": "mail.example.com", "max_age": 86400, "active": 0}

@@ -60,7 +60,8 @@ def test_macro_mania_in_an_a_term_resolves_without_a_timeout(bind):
     assert elapsed < TIMEOUT, "%.2f s: a lookup waited for its timeout" % elapsed
     for name in ("spf.record", "spf.syntax", "spf.lookups", "spf.void_lookups", "spf.includes"):
         assert checks[name]["status"] == "pass", checks[name]
-    assert checks["spf.void_lookups"]["detail"].startswith("0 void lookup(s)")
+    # The name has an A record only: not void for IPv4 senders (void lookups are counted per family, RFC 7208 4.6.4).
+    assert "IPv4 senders 0" in checks["spf.void_lookups"]["detail"], checks["spf.void_lookups"]
     assert facts["spf"]["lookups"] == 1
 
 
@@ -75,5 +76,5 @@ def test_macro_mania_as_an_include_target(bind):
 def test_a_backslash_in_a_domain_spec_is_an_octet(bind):
     checks, facts, elapsed = verify(bind, "slash.mania.test")
     assert elapsed < TIMEOUT
-    assert checks["spf.void_lookups"]["detail"].startswith("0 void lookup(s)"), checks["spf.void_lookups"]
+    assert "IPv4 senders 0" in checks["spf.void_lookups"]["detail"], checks["spf.void_lookups"]
     assert checks["spf.includes"]["status"] == "pass" and facts["spf"]["lookups"] == 2

@@ -110,6 +110,8 @@ def _staged_entry(entry, decisions, defaults):
     A staging that comes from ``mailsec_domain_defaults`` is copied onto the entry with it: otherwise the
     records would publish the defaults' staging, whose ``published`` is unset (the first stage).
     """
+    if not decisions:
+        return entry  # as given: the reports stage compares the result with what the later stages see
     staged = copy.deepcopy(entry) if isinstance(entry, dict) else {"name": entry}
     for decision in decisions:
         standard = decision["standard"]

@@ -12,6 +12,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils import mta_sts
 from harness import BindServer, NginxServer, Site, SmtpServer, TestCA
 from harness import reports as gen
 from harness.dovecot import DovecotServer
+from harness.playbook import local_inventory
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "reports.yml")
 CLEAN, FAILING = "sts-clean.test", "sts-failing.test"
@@ -50,7 +51,9 @@ def world(tmp_path_factory):
 
 
 def test_clean_tls_reports_and_a_passing_mx_promote_to_enforce_failures_hold(world, run_playbook):
-    result = run_playbook(PLAYBOOK, extra_vars=world, timeout=LONG_RUN)
+    inventory = local_inventory()
+    inventory["all"]["vars"] = world  # not extra vars: those outrank the decided stages, and the stage refuses them
+    result = run_playbook(PLAYBOOK, inventory=inventory, timeout=LONG_RUN)
     result.assert_ok(changed=0)
     reports = result.task_result("Read, summarise and decide")
     assert reports["stages"] == {CLEAN: {"mta_sts": "enforce"}, FAILING: {"mta_sts": "testing"}}

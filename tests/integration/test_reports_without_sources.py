@@ -73,7 +73,7 @@ def test_without_report_sources_the_live_stage_holds(bind_server, run_playbook, 
     first = run_playbook(PLAYBOOK, inventory=inventory, timeout=LONG_RUN)
     first.assert_ok(changed=1)  # fresh.test's first DMARC record, nothing else
     zones = first.task_result("mailsec.posture.dns : Publish the mail records with RFC 2136 dynamic updates")["zones"]
-    assert {zone for zone, summary in zones.items() if summary["added"] or summary.get("removed")} == {FRESH}, zones
+    assert {zone for zone, summary in zones.items() if summary["added"] or summary["changed"] or summary["removed"]} == {FRESH}, zones
     for name, policy in LIVE.items():
         assert served_dmarc(bind, name) == ["v=DMARC1; p=%s; rua=mailto:dmarc@%s" % (policy, name)]
     assert served_dmarc(bind, FRESH) == ["v=DMARC1; p=none; rua=mailto:dmarc@%s" % FRESH]
@@ -89,3 +89,14 @@ def test_without_report_sources_the_live_stage_holds(bind_server, run_playbook, 
     again.assert_ok(changed=0)
     assert decisions(again)[FRESH]["explanation"] == "hold dmarc at none: no report sources configured: holding at none"
     assert served_dmarc(bind, "at-reject.test") == ["v=DMARC1; p=reject; rua=mailto:dmarc@at-reject.test"]
+
+
+def test_mailsec_domains_as_extra_vars_stops_before_the_dns_stage_lowers_a_stage(bind_server, run_playbook):
+    bind = bind_server(live_zones())
+    inventory = site_inventory(bind, [entry(name) for name in list(LIVE) + [FRESH]])
+    result = run_playbook(PLAYBOOK, inventory=inventory, extra_vars={"mailsec_domains": inventory["all"]["vars"]["mailsec_domains"]},
+                          timeout=LONG_RUN)
+    assert result.rc != 0, result.stdout[-4000:]
+    assert any("keep mailsec_domains in the inventory" in message for message in result.failure_messages()), result.failure_messages()
+    assert served_dmarc(bind, "at-reject.test") == ["v=DMARC1; p=reject; rua=mailto:dmarc@at-reject.test"]
+    assert served_dmarc(bind, FRESH) == []

@@ -32,8 +32,8 @@ options:
   sources:
     description:
       - Where the reports are. Every source is read; the reports of all of them are counted together.
-      - Without sources nothing is read and nothing is promoted; each staging holds at its live stage
-        (C(no report sources configured: holding at <live>)), the first stage only when nothing is published yet.
+      - "Without sources nothing is read and nothing is promoted; each staging holds at its live stage
+        (C(no report sources configured: holding at <live>)), the first stage only when nothing is published yet."
     type: list
     elements: dict
     default: []

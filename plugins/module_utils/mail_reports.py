@@ -34,7 +34,7 @@ SOURCE_OPTIONS = dict(
     read_only=dict(type="bool", default=True),
 )
 ARGUMENT_SPEC = dict(
-    sources=dict(type="list", elements="dict", required=True, options=SOURCE_OPTIONS),
+    sources=dict(type="list", elements="dict", default=[], options=SOURCE_OPTIONS),
     mailsec_domains=dict(type="list", elements="raw", required=True),
     mail_host=dict(type="str"),
     domain_defaults=dict(type="dict", default={}),
@@ -104,15 +104,24 @@ def _own_sources(domain, addresses):
     return found
 
 
-def _staged_entry(entry, decisions):
-    """The inventory entry with each staging's ``published`` set to the decided stage."""
+def _staged_entry(entry, decisions, defaults):
+    """The inventory entry with each staging's ``published`` set to the decided stage.
+
+    A staging that comes from ``mailsec_domain_defaults`` is copied onto the entry with it: otherwise the
+    records would publish the defaults' staging, whose ``published`` is unset (the first stage).
+    """
+    if not decisions:
+        return entry  # as given: the reports stage compares the result with what the later stages see
     staged = copy.deepcopy(entry) if isinstance(entry, dict) else {"name": entry}
     for decision in decisions:
-        part = staged.get(decision["standard"])
-        if isinstance(part, dict) and isinstance(part.get("staging"), dict):
-            part["staging"]["published"] = decision["publish"]
-        elif isinstance(part, dict) and part.get("staging") is True:
-            part["staging"] = {"published": decision["publish"]}
+        standard = decision["standard"]
+        part = staged.get(standard)
+        if part is None:
+            part = staged[standard] = {}
+        if not isinstance(part, dict):
+            continue
+        raw = part["staging"] if "staging" in part else (defaults.get(standard) or {}).get("staging")
+        part["staging"] = dict(raw if isinstance(raw, dict) else {}, published=decision["publish"])
     return staged
 
 
@@ -128,13 +137,14 @@ def run(params, resolver=None, now=None):
     items = []
     for source in params["sources"]:
         items.append(_items(source, params["max_items"], params["timeout"]))
-    try:
-        def every():
-            for source_items in items:
-                yield from source_items
-        reports, warnings, totals = report_sources.read_reports(every())
-    except report_sources.SourceError as exc:
-        raise MailsecError(str(exc)) from None
+    if items:
+        try:
+            def every():
+                for source_items in items:
+                    yield from source_items
+            reports, warnings, totals = report_sources.read_reports(every())
+        except report_sources.SourceError as exc:
+            raise MailsecError(str(exc)) from None
     resolver = resolver or make_resolver(params["nameservers"], params["timeout"], 8)
     policies, addresses = _live(domains, resolver)
     own = {domain["name"]: _own_sources(domain, addresses) for domain in domains}
@@ -149,24 +159,25 @@ def run(params, resolver=None, now=None):
         decisions = []
         settings = domain["staging"]["dmarc"]
         if settings:
-            evidence = report_digest.dmarc_evidence(reports, name, policies[name], own[name], now, settings["days"])
+            evidence = report_digest.dmarc_evidence(reports, name, policies[name], own[name], now, settings["days"]) if items else None
             decisions.append(staging.decide_dmarc(settings, policies[name], evidence, now))
         settings = domain["staging"]["mta_sts"]
         if settings:
             live = (mta_sts_live.get(name) or {}).get("mta_sts") or {}
             checked = smtp_tls.get(name)
-            evidence = report_digest.tlsrpt_evidence(reports, name, [mx["host"] for mx in domain["mx"]], now, settings["days"])
+            evidence = report_digest.tlsrpt_evidence(reports, name, [mx["host"] for mx in domain["mx"]], now, settings["days"]) if items else None
             decisions.append(staging.decide_mta_sts(settings, live.get("mode"), evidence, None if checked is None else checked.get("status") != "fail", now))
         entry["published"] = {"dmarc": policies[name]}
         entry["decisions"] = decisions
         if decisions:
             stages[name] = {decision["standard"]: decision["publish"] for decision in decisions}
-        staged_domains.append(_staged_entry(raw, decisions))
+        staged_domains.append(_staged_entry(raw, decisions, params.get("domain_defaults") or {}))
     digest["warnings"] = warnings
     digest["stats"] = totals
     promoted = sorted("%s %s -> %s" % (name, d["standard"], d["publish"]) for entry in digest["domains"] for d in entry["decisions"]
                       for name in [entry["domain"]] if d["action"] == staging.PROMOTE)
-    line = "%d report(s) read (%d skipped, %d duplicate(s)) for %d domain(s); %s" % (
-        totals["reports"], totals["skipped"], totals["duplicates"], len(domains), "promote: %s" % ", ".join(promoted) if promoted else "nothing to promote")
+    line = "%s for %d domain(s); %s" % (
+        "%d report(s) read (%d skipped, %d duplicate(s))" % (totals["reports"], totals["skipped"], totals["duplicates"]) if items
+        else "no report sources configured", len(domains), "promote: %s" % ", ".join(promoted) if promoted else "nothing to promote")
     return {"changed": False, "digest": digest, "stages": stages, "staged_domains": staged_domains, "summary_line": line,
             "promotions": promoted, "warnings_list": warnings}

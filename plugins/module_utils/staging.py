@@ -14,7 +14,8 @@ the live record), never more than the goal, and ``none``/``testing`` when nothin
 ``decide`` is pure: the evidence in, a decision and its explanation out. A DMARC step counts only
 reports made under the policy published now (their ``policy_published``), so the evidence that
 promoted ``none`` to ``quarantine`` cannot promote ``quarantine`` to ``reject``: the same reports
-give the same decision, and a re-run changes nothing. Nothing is ever demoted by the evidence.
+give the same decision, and a re-run changes nothing. Nothing is ever demoted by the evidence; without
+report sources (``evidence`` None) a staging holds at the live stage.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ DAY = 86400
 # (a report's period is a day that rarely starts at midnight).
 COVERAGE_SLACK = DAY
 PROMOTE, HOLD, DONE = "promote", "hold", "done"
+# Without report sources there is no evidence: a staging holds at the live stage (never the first stage below it).
+NO_SOURCES = "no report sources configured: holding at %s"
 
 
 def split_staging(value, standard):
@@ -141,7 +144,7 @@ def decide_dmarc(staging, current, evidence, now):
 
     ``evidence`` (``report_digest.dmarc_evidence``) covers the reports made under ``current`` in the
     last ``days``: ``reports``, ``first_begin``, ``last_end``, ``messages``, ``own_messages`` and
-    ``own_failing`` (``[{source_ip, messages, failed}]``).
+    ``own_failing`` (``[{source_ip, messages, failed}]``); None when no report source is configured.
     """
     saw, missing, problems = [], [], []
     stage, action = _position(staging, current, "dmarc")
@@ -152,6 +155,9 @@ def decide_dmarc(staging, current, evidence, now):
         problems.append("hold is set")
     if action:
         return _decision("dmarc", staging, stage, action, saw, missing, problems)
+    if evidence is None:
+        missing.append(NO_SOURCES % stage)
+        return _decision("dmarc", staging, stage, HOLD, saw, missing, problems)
     complete = _coverage(evidence, staging, now, "aggregate report(s) under p=%s" % stage, missing, saw)
     saw.append("%d message(s), %d from your own sources" % (evidence["messages"], evidence["own_messages"]))
     if evidence["messages"] < staging["min_messages"]:
@@ -171,7 +177,7 @@ def decide_mta_sts(staging, current, evidence, smtp_tls_ok, now):
     """Whether MTA-STS goes from testing to enforce. ``current``: the live policy's mode (None: unknown).
 
     ``evidence`` (``report_digest.tlsrpt_evidence``): ``reports``, ``first_begin``, ``last_end``,
-    ``sessions``, ``failures`` (``{result_type: sessions}`` at your MX hosts). ``smtp_tls_ok``: True
+    ``sessions``, ``failures`` (``{result_type: sessions}`` at your MX hosts), None without report sources. ``smtp_tls_ok``: True
     when verify_smtp_tls passes now, False when it fails, None when it did not run.
     """
     saw, missing, problems = [], [], []
@@ -184,6 +190,9 @@ def decide_mta_sts(staging, current, evidence, smtp_tls_ok, now):
         problems.append("hold is set")
     if action:
         return _decision("mta_sts", staging, stage, action, saw, missing, problems)
+    if evidence is None:
+        missing.append(NO_SOURCES % stage)
+        return _decision("mta_sts", staging, stage, HOLD, saw, missing, problems)
     complete = _coverage(evidence, staging, now, "TLS report(s) with an STS policy", missing, saw)
     saw.append("%d session(s), %d failed at your MX hosts" % (evidence["sessions"], sum(evidence["failures"].values())))
     if evidence["sessions"] < staging["min_messages"]:

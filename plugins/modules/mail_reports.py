@@ -25,15 +25,18 @@ description:
   - For each domain whose C(dmarc) or C(mta_sts) has C(staging) on, decides the stage to publish (RV(stages)) from the
     stage published now (the live C(_dmarc) record, through O(nameservers); the mode in O(mta_sts_result)) and the reports
     made under it, and explains the decision (what it saw, what is missing). It never promotes on missing evidence and
-    never demotes. The same reports give the same decision.
+    never demotes. The same reports give the same decision. A staging given in O(domain_defaults) counts as the domain's.
   - Read-only. It changes neither the mailbox (IMAP EXAMINE and BODY.PEEK unless O(sources[].read_only=false)) nor anything
     else; C(changed) is always false. The site playbook publishes the decided stages through the dns role.
 options:
   sources:
-    description: Where the reports are. Every source is read; the reports of all of them are counted together.
+    description:
+      - Where the reports are. Every source is read; the reports of all of them are counted together.
+      - "Without sources nothing is read and nothing is promoted; each staging holds at its live stage
+        (C(no report sources configured: holding at <live>)), the first stage only when nothing is published yet."
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       type:
         description: C(imap) (IMAP over TLS, port 993), C(maildir) (its C(new) and C(cur)) or C(directory) (report files and C(.eml) mails).
@@ -157,6 +160,12 @@ EXAMPLES = r"""
 - name: Show what the reports say
   ansible.builtin.debug:
     msg: "{{ reports.summary_line }}"
+
+- name: Without report sources, read the live stages and hold each staged domain there
+  mailsec.posture.mail_reports:
+    mailsec_domains: "{{ mailsec_domains }}"
+    domain_defaults: "{{ mailsec_domain_defaults | default({}) }}"
+  register: reports
 
 - name: Read saved reports from a directory and a Maildir, over the last 14 days
   mailsec.posture.mail_reports:

@@ -12,6 +12,7 @@ from ansible_collections.mailsec.posture.plugins.module_utils import mta_sts
 from harness import BindServer, NginxServer, Site, SmtpServer, TestCA
 from harness import reports as gen
 from harness.dovecot import DovecotServer
+from harness.playbook import local_inventory
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "..", "..", "playbooks", "reports.yml")
 CLEAN, FAILING = "sts-clean.test", "sts-failing.test"
@@ -49,8 +50,15 @@ def world(tmp_path_factory):
         }
 
 
-def test_clean_tls_reports_and_a_passing_mx_promote_to_enforce_failures_hold(world, run_playbook):
-    result = run_playbook(PLAYBOOK, extra_vars=world, timeout=LONG_RUN)
+@pytest.mark.parametrize("from_defaults", [False, True], ids=["staging-on-the-domain", "staging-from-defaults"])
+def test_clean_tls_reports_and_a_passing_mx_promote_to_enforce_failures_hold(world, run_playbook, from_defaults):
+    inventory = local_inventory()
+    inventory["all"]["vars"] = dict(world)  # not extra vars: those outrank the decided stages, and the stage refuses them
+    if from_defaults:
+        inventory["all"]["vars"]["mailsec_domains"] = [{"name": name, "mx": [MX], "dmarc": False, "mta_sts": {"mode": "enforce"}}
+                                                       for name in (CLEAN, FAILING)]
+        inventory["all"]["vars"]["mailsec_domain_defaults"] = {"mta_sts": {"staging": {"days": 3, "min_messages": 50}}}
+    result = run_playbook(PLAYBOOK, inventory=inventory, timeout=LONG_RUN)
     result.assert_ok(changed=0)
     reports = result.task_result("Read, summarise and decide")
     assert reports["stages"] == {CLEAN: {"mta_sts": "enforce"}, FAILING: {"mta_sts": "testing"}}

@@ -179,6 +179,30 @@ def test_mta_sts_enforce_needs_clean_tls_reports_and_a_passing_smtp_check():
     assert decision["action"] == "hold" and "certificate-expired" in decision["explanation"]
 
 
+def test_without_report_sources_a_staging_holds_at_the_live_stage():
+    for live in ("none", "quarantine"):
+        decision = staging.decide_dmarc(_staging(), live, None, NOW)
+        assert (decision["action"], decision["publish"]) == ("hold", live)
+        assert decision["explanation"] == "hold dmarc at %s: no report sources configured: holding at %s" % (live, live)
+    assert staging.decide_dmarc(_staging(), "reject", None, NOW)["publish"] == "reject"
+    assert staging.decide_dmarc(_staging(), None, None, NOW)["publish"] == "none"  # no record yet: the first stage
+    settings = staging.normalize_staging({"days": 3}, "mta_sts", "enforce", DOMAIN)
+    held = staging.decide_mta_sts(settings, "testing", None, True, NOW)
+    assert (held["action"], held["publish"]) == ("hold", "testing") and "no report sources configured" in held["explanation"]
+    assert staging.decide_mta_sts(settings, "enforce", None, True, NOW)["publish"] == "enforce"
+
+
+@pytest.mark.parametrize("entry", [{"name": DOMAIN, "mx": ["mail.example.test"], "dmarc": {"policy": "reject"}},
+                                   {"name": DOMAIN, "mx": ["mail.example.test"]}], ids=["own-dmarc", "dmarc-from-defaults"])
+def test_a_staging_from_the_defaults_publishes_the_decided_stage(entry):
+    defaults = {"dmarc": {"policy": "reject", "staging": {"days": 10}}}
+    decision = staging.decide_dmarc(spec.normalize_domain_entry(entry, defaults=defaults)["staging"]["dmarc"], "quarantine", None, NOW)
+    staged = mail_reports._staged_entry(entry, [decision], defaults)
+    assert staged["dmarc"]["staging"] == {"days": 10, "published": "quarantine"}
+    assert spec.normalize_domain_entry(staged, defaults=defaults)["dmarc"]["policy"] == "quarantine"
+    assert "staging" not in entry.get("dmarc", {})  # the inventory itself is left as it was
+
+
 def test_summary_counts_sources_alignment_and_tls_sessions_per_organisation():
     reports = _reports(3) + [tlsrpt_reports.parse(gen.tlsrpt_json(DOMAIN, NOW - 86400, failures=(("sts-policy-fetch-error", "", 3),)), "t")]
     digest = report_digest.summarize(reports, [DOMAIN], OWN, NOW, 30)

@@ -51,6 +51,7 @@ def test_lookup_lists_domains_fields_tags_and_keys_as_mailcow_answers(real_mailc
     mailcow.add_domain(nokey)
     mailcow.api("POST", "delete/dkim", [nokey])
     names = {active, inactive, backup, managed, unmanaged, nokey}
+    static = mailcow_domain("static")  # only in the inventory
     # mailcow's own tag filter is LIKE '%managed%': the domain tagged "unmanaged" comes back from it.
     assert unmanaged in [entry["domain_name"] for entry in mailcow.api("GET", "get/domain/all?tags=managed")]
 
@@ -59,8 +60,16 @@ def test_lookup_lists_domains_fields_tags_and_keys_as_mailcow_answers(real_mailc
             lookup_task("Every domain", "every", include_inactive=True, include_backup_mx=True),
             lookup_task("Default domains", "default"),
             lookup_task("Managed domains", "managed", tags="['managed']"),
+            {
+                "name": "Default domains with the inventory's overrides",
+                "ansible.builtin.set_fact": {"merged": "{{ default | mailsec.posture.merge_domains(overrides) }}"},
+            },
         ),
-        extra_vars={"mailcow_url": mailcow.url, "mailcow_key": mailcow.ro_key},  # the read-only key reads everything
+        extra_vars={
+            "mailcow_url": mailcow.url,
+            "mailcow_key": mailcow.ro_key,  # the read-only key reads everything
+            "overrides": [{"name": active, "dmarc": {"policy": "reject"}}, {"name": static, "dkim": None}],
+        },
     )
 
     result.assert_ok(changed=0)
@@ -92,6 +101,10 @@ def test_lookup_lists_domains_fields_tags_and_keys_as_mailcow_answers(real_mailc
 
     default = mine(result.task_result("Default domains")["ansible_facts"]["default"], names)
     assert set(default) == names - {inactive, backup}
+
+    merged = result.task_result("Default domains with the inventory's overrides")["ansible_facts"]["merged"]
+    assert merged[-1]["name"] == static and mine(merged, {active})[active]["dmarc"] == {"policy": "reject"}
+    assert mine(merged, {active})[active]["dkim"] == every[active]["dkim"]
 
     managed_entries = result.task_result("Managed domains")["ansible_facts"]["managed"]
     assert set(mine(managed_entries, names)) == {managed}

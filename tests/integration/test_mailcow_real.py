@@ -235,6 +235,17 @@ def test_read_only_key_checks_policies_but_cannot_change_them(native_mailcow, ma
     assert native_mailcow.sql("SELECT domain FROM mta_sts WHERE domain = '%s'" % name) == []
 
 
+def test_alias_and_unknown_domains_get_no_policy(native_mailcow, mailcow_domain):
+    target, alias, stranger = mailcow_domain("target"), mailcow_domain("alias"), mailcow_domain("stranger")
+    native_mailcow.add_domain(target)
+    answer = native_mailcow.api("POST", "add/alias-domain", {"alias_domain": alias, "target_domain": target, "active": 1})
+    assert any(entry.get("type") == "success" for entry in (answer if isinstance(answer, list) else [answer])), answer
+    with pytest.raises(MailcowApiError, match="%s is an alias domain of %s" % (alias, target)):
+        mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(alias)], check_mode=True)
+    with pytest.raises(MailcowApiError, match="%s is not a mail domain in this mailcow" % stranger):
+        mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(stranger)], check_mode=True)
+
+
 def test_mailcow_refuses_an_edit_without_the_version(native_mailcow, mailcow_domain):
     # What the client sends for an edit must carry every attribute mailcow validates: mailcow reads a missing
     # version back as "STSv1" and refuses it (version_invalid).

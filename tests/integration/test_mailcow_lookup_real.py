@@ -43,17 +43,19 @@ def test_lookup_lists_domains_fields_tags_and_keys_as_mailcow_answers(real_mailc
     mailcow = real_mailcow
     active, inactive, backup = mailcow_domain("active"), mailcow_domain("inactive"), mailcow_domain("backup")
     managed, unmanaged, nokey = mailcow_domain("managed"), mailcow_domain("unmanaged"), mailcow_domain("nokey")
+    capital = mailcow_domain("capital")
     mailcow.add_domain(active, description="Active domain")
     mailcow.add_domain(inactive, active=False)
     mailcow.add_domain(backup, backupmx=True)
     mailcow.add_domain(managed, tags=["managed"])
     mailcow.add_domain(unmanaged, tags=["unmanaged"])
+    mailcow.add_domain(capital, tags=["Managed"])
     mailcow.add_domain(nokey)
     mailcow.api("POST", "delete/dkim", [nokey])
-    names = {active, inactive, backup, managed, unmanaged, nokey}
+    names = {active, inactive, backup, managed, unmanaged, capital, nokey}
     static = mailcow_domain("static")  # only in the inventory
-    # mailcow's own tag filter is LIKE '%managed%': the domain tagged "unmanaged" comes back from it.
-    assert unmanaged in [entry["domain_name"] for entry in mailcow.api("GET", "get/domain/all?tags=managed")]
+    # mailcow's own tag filter is LIKE '%managed%', ignoring case: "unmanaged" and "Managed" come back from it.
+    assert {unmanaged, capital} <= {entry["domain_name"] for entry in mailcow.api("GET", "get/domain/all?tags=managed")}
 
     result = run_playbook(
         play(

@@ -79,13 +79,17 @@ def test_dkim_key_made_and_read_back(real_mailcow, mailcow_domain):
     assert made["keys"][0]["key_bits"] == 3072
 
 
-def test_read_only_key_cannot_write(real_mailcow, mailcow_domain):
-    name = mailcow_domain()
+def test_read_only_key_reads_but_cannot_write(real_mailcow, mailcow_domain):
+    name, keyed = mailcow_domain(), mailcow_domain("keyed")
     real_mailcow.add_domain(name)
+    real_mailcow.add_domain(keyed)
     real_mailcow.api("POST", "delete/dkim", [name])
+    assert client(real_mailcow, read_only=True).get_dkim(keyed)["key_bits"] == 2048
     with pytest.raises(MailcowApiError) as caught:
         mailcow_api.ensure_dkim(client(real_mailcow, read_only=True), [name])
-    assert caught.value.kind == "forbidden" and caught.value.changed is False
+    assert caught.value.kind == "forbidden" and caught.value.changed is False and caught.value.status == 403
+    assert "POST /api/v1/add/dkim" in str(caught.value) and "read-write" in str(caught.value)
+    assert real_mailcow.api("GET", "get/dkim/" + name) in ({}, [])
 
 
 def test_unknown_key_is_refused(real_mailcow):
@@ -121,10 +125,14 @@ def test_dkim_check_mode_writes_nothing_then_create_then_keep(real_mailcow, mail
     created = mailcow_api.ensure_dkim(client(real_mailcow), [bare, keyed])
     again = mailcow_api.ensure_dkim(client(real_mailcow), [bare, keyed])
 
-    assert created["changed"] is True and created["keys"][0]["created"] is True
-    assert created["keys"][0]["public_key"] == real_mailcow.api("GET", "get/dkim/" + bare)["pubkey"]
+    new_key = created["keys"][0]
+    assert created["changed"] is True and new_key["created"] is True
+    assert new_key["selector"] == "dkim" and new_key["key_bits"] == 2048
+    assert new_key["public_key"] == real_mailcow.api("GET", "get/dkim/" + bare)["pubkey"]
+    assert new_key["dkim_txt"].endswith("p=" + new_key["public_key"])
     assert created["keys"][1]["public_key"] == real_mailcow.api("GET", "get/dkim/" + keyed)["pubkey"]
     assert again["changed"] is False and again["diff"] == []
+    assert again["keys"][0]["public_key"] == new_key["public_key"]
 
 
 def test_dkim_existing_key_is_kept_unless_forced(real_mailcow, mailcow_domain):
@@ -136,7 +144,7 @@ def test_dkim_existing_key_is_kept_unless_forced(real_mailcow, mailcow_domain):
     assert mailcow_api.public_key_bits(weak) == 1024
 
     kept = mailcow_api.ensure_dkim(client(real_mailcow), [name])
-    assert kept["changed"] is False
+    assert kept["changed"] is False and kept["keys"][0]["mismatch"] == "key is 1024 bits, not 2048"
     assert kept["warnings"] == ["%s: keeping the existing DKIM key (key is 1024 bits, not 2048); set force to replace it" % name]
     checked = mailcow_api.ensure_dkim(client(real_mailcow), [name], selector="s2", force=True, check_mode=True)
     assert checked["changed"] is True and checked["keys"][0]["action"] == "replace"

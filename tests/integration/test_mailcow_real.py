@@ -79,19 +79,106 @@ def test_dkim_key_made_and_read_back(real_mailcow, mailcow_domain):
     assert made["keys"][0]["key_bits"] == 3072
 
 
-def test_read_only_key_cannot_write(real_mailcow, mailcow_domain):
-    name = mailcow_domain()
+def test_read_only_key_reads_but_cannot_write(real_mailcow, mailcow_domain):
+    name, keyed = mailcow_domain(), mailcow_domain("keyed")
     real_mailcow.add_domain(name)
+    real_mailcow.add_domain(keyed)
     real_mailcow.api("POST", "delete/dkim", [name])
+    assert client(real_mailcow, read_only=True).get_dkim(keyed)["key_bits"] == 2048
     with pytest.raises(MailcowApiError) as caught:
         mailcow_api.ensure_dkim(client(real_mailcow, read_only=True), [name])
-    assert caught.value.kind == "forbidden" and caught.value.changed is False
+    assert caught.value.kind == "forbidden" and caught.value.changed is False and caught.value.status == 403
+    assert "POST /api/v1/add/dkim" in str(caught.value) and "read-write" in str(caught.value)
+    assert real_mailcow.api("GET", "get/dkim/" + name) in ({}, [])
 
 
 def test_unknown_key_is_refused(real_mailcow):
     with pytest.raises(MailcowApiError) as caught:
         MailcowClient(real_mailcow.url, "UNKNOWN-KEY-0000", timeout=30).get_domains()
     assert caught.value.kind == "auth" and caught.value.status == 401
+    assert str(caught.value).startswith("mailcow API GET /api/v1/get/domain/all: authentication failed (HTTP 401)")
+    assert "mailcow says: authentication failed" in str(caught.value) and "UNKNOWN-KEY-0000" not in str(caught.value)
+
+
+def test_a_new_domain_appears_on_the_next_call(real_mailcow, mailcow_domain):
+    before = [entry["name"] for entry in mailcow_api.discover_domains(client(real_mailcow, read_only=True))]
+    name = mailcow_domain("new")
+    real_mailcow.add_domain(name)
+
+    after = mailcow_api.discover_domains(client(real_mailcow, read_only=True))
+
+    # mailcow lists domains in its own order (by name), not in the order they were added.
+    names = [entry["name"] for entry in after]
+    assert name not in before and sorted(names) == sorted(before + [name])
+    new = after[names.index(name)]
+    assert new["dkim"]["public_key"] == real_mailcow.api("GET", "get/dkim/" + name)["pubkey"]
+
+
+def test_dkim_check_mode_writes_nothing_then_create_then_keep(real_mailcow, mailcow_domain):
+    bare, keyed = mailcow_domain("bare"), mailcow_domain("keyed")
+    real_mailcow.add_domain(bare)
+    real_mailcow.add_domain(keyed)
+    real_mailcow.api("POST", "delete/dkim", [bare])
+
+    checked = mailcow_api.ensure_dkim(client(real_mailcow), [bare, keyed], check_mode=True)
+    assert checked["changed"] is True and [key["action"] for key in checked["keys"]] == ["create", "keep"]
+    assert checked["keys"][0]["public_key"] is None
+    assert real_mailcow.api("GET", "get/dkim/" + bare) in ({}, [])
+
+    created = mailcow_api.ensure_dkim(client(real_mailcow), [bare, keyed])
+    again = mailcow_api.ensure_dkim(client(real_mailcow), [bare, keyed])
+
+    new_key = created["keys"][0]
+    assert created["changed"] is True and new_key["created"] is True
+    assert new_key["selector"] == "dkim" and new_key["key_bits"] == 2048
+    assert new_key["public_key"] == real_mailcow.api("GET", "get/dkim/" + bare)["pubkey"]
+    assert new_key["dkim_txt"].endswith("p=" + new_key["public_key"])
+    assert created["keys"][1]["public_key"] == real_mailcow.api("GET", "get/dkim/" + keyed)["pubkey"]
+    assert again["changed"] is False and again["diff"] == []
+    assert again["keys"][0]["public_key"] == new_key["public_key"]
+
+
+def test_dkim_existing_key_is_kept_unless_forced(real_mailcow, mailcow_domain):
+    name = mailcow_domain("weak")
+    real_mailcow.add_domain(name)
+    real_mailcow.api("POST", "delete/dkim", [name])
+    real_mailcow.api("POST", "add/dkim", {"domains": name, "dkim_selector": "dkim", "key_size": 1024})
+    weak = real_mailcow.api("GET", "get/dkim/" + name)["pubkey"]
+    assert mailcow_api.public_key_bits(weak) == 1024
+
+    kept = mailcow_api.ensure_dkim(client(real_mailcow), [name])
+    assert kept["changed"] is False and kept["keys"][0]["mismatch"] == "key is 1024 bits, not 2048"
+    assert kept["warnings"] == ["%s: keeping the existing DKIM key (key is 1024 bits, not 2048); set force to replace it" % name]
+    checked = mailcow_api.ensure_dkim(client(real_mailcow), [name], selector="s2", force=True, check_mode=True)
+    assert checked["changed"] is True and checked["keys"][0]["action"] == "replace"
+    assert real_mailcow.api("GET", "get/dkim/" + name)["pubkey"] == weak
+
+    replaced = mailcow_api.ensure_dkim(client(real_mailcow), [name], selector="s2", force=True)
+    again = mailcow_api.ensure_dkim(client(real_mailcow), [name], selector="s2", force=True)
+
+    raw = real_mailcow.api("GET", "get/dkim/" + name)
+    assert replaced["keys"][0]["replaced"] is True and replaced["keys"][0]["key_bits"] == 2048
+    assert raw["pubkey"] == replaced["keys"][0]["public_key"] != weak and raw["dkim_selector"] == "s2"
+    assert again["changed"] is False
+
+
+def test_dkim_for_a_domain_mailcow_does_not_know(real_mailcow, mailcow_domain):
+    stranger = mailcow_domain("stranger")
+    with pytest.raises(MailcowApiError) as caught:
+        mailcow_api.ensure_dkim(client(real_mailcow), [stranger], check_mode=True)
+    assert caught.value.kind == "not_found"
+    assert str(caught.value) == (
+        "mailcow API GET /api/v1/get/domain/%s: domain %s is not a mail domain in this mailcow; add it in mailcow first"
+        % (stranger, stranger)
+    )
+
+
+def test_mailcow_danger_answer_is_an_error_with_its_message(real_mailcow, mailcow_domain):
+    stranger = mailcow_domain("stranger")
+    with pytest.raises(MailcowApiError) as caught:
+        client(real_mailcow).add_dkim([stranger], "dkim", 2048)
+    assert caught.value.kind == "refused"
+    assert str(caught.value) == "mailcow API POST /api/v1/add/dkim: mailcow refused: access_denied (%s)" % stranger
 
 
 # ---------------------------------------------------------------- MTA-STS
@@ -133,6 +220,41 @@ def test_partial_edits_change_only_what_differs(native_mailcow, mailcow_domain):
         result = mailcow_api.ensure_mta_sts(client(native_mailcow), [dict(policy(name), **change)])
         assert result["policies"][0]["action"] == "edit"
     assert served(native_mailcow, name)[2] == "version: STSv1\nmode: enforce\nmax_age: 86400\nmx: mx2.example.test\n"
+
+
+def test_the_same_mx_in_another_case_and_order_changes_nothing(native_mailcow, mailcow_domain):
+    name = mailcow_domain()
+    native_mailcow.add_domain(name)
+    mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(name)])
+    row_id = native_mailcow.sql("SELECT id FROM mta_sts WHERE domain = '%s'" % name)
+
+    result = mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(name, mx=["mail.example.test", "MAIL.example.test."])])
+
+    assert result["changed"] is False and result["policies"][0]["action"] == "none"
+    assert native_mailcow.sql("SELECT id FROM mta_sts WHERE domain = '%s'" % name) == row_id
+
+
+def test_read_only_key_checks_policies_but_cannot_change_them(native_mailcow, mailcow_domain):
+    name = mailcow_domain()
+    native_mailcow.add_domain(name)
+    reader = client(native_mailcow, read_only=True)
+    assert mailcow_api.ensure_mta_sts(reader, [policy(name)], check_mode=True)["changed"] is True
+    with pytest.raises(MailcowApiError) as caught:
+        mailcow_api.ensure_mta_sts(reader, [policy(name)])
+    assert caught.value.kind == "forbidden" and caught.value.changed is False
+    assert "POST /api/v1/add/mta-sts" in str(caught.value)
+    assert native_mailcow.sql("SELECT domain FROM mta_sts WHERE domain = '%s'" % name) == []
+
+
+def test_alias_and_unknown_domains_get_no_policy(native_mailcow, mailcow_domain):
+    target, alias, stranger = mailcow_domain("target"), mailcow_domain("alias"), mailcow_domain("stranger")
+    native_mailcow.add_domain(target)
+    answer = native_mailcow.api("POST", "add/alias-domain", {"alias_domain": alias, "target_domain": target, "active": 1})
+    assert any(entry.get("type") == "success" for entry in (answer if isinstance(answer, list) else [answer])), answer
+    with pytest.raises(MailcowApiError, match="%s is an alias domain of %s" % (alias, target)):
+        mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(alias)], check_mode=True)
+    with pytest.raises(MailcowApiError, match="%s is not a mail domain in this mailcow" % stranger):
+        mailcow_api.ensure_mta_sts(client(native_mailcow), [policy(stranger)], check_mode=True)
 
 
 def test_mailcow_refuses_an_edit_without_the_version(native_mailcow, mailcow_domain):

@@ -109,8 +109,6 @@ def test_tags_select_domains(keys):
         assert any("tags=managed" in request[1] for request in standin.requests)
 
 
-
-
 @pytest.mark.parametrize("bits", [1024, 2048, 3072, 4096])
 def test_key_bits_are_computed_from_the_key(keys, bits):
     public_key = keys[bits][0][0]
@@ -182,10 +180,6 @@ def test_bad_answers_name_the_endpoint(mailcow, fault, kind, words):
     assert_clean(str(caught.value))
 
 
-
-
-
-
 def test_unreachable_server(mailcow):
     client = MailcowClient("https://127.0.0.1:%d" % closed_port(), RW_KEY, ca_path=mailcow.ca_path, timeout=3)
     with pytest.raises(MailcowApiError) as caught:
@@ -233,18 +227,12 @@ def test_domain_vanishing_between_list_and_dkim(mailcow):
     assert "nokey.example was listed by GET /api/v1/get/domain/all but is gone now" in message
 
 
-
-
 def test_missing_ca_file_is_a_config_error(tmp_path):
     with pytest.raises(MailcowApiError, match="ca_path .* is not a readable file"):
         MailcowClient("https://mail.example.com", RW_KEY, ca_path=str(tmp_path / "missing.pem"))
 
 
 # ---------------------------------------------------------------- DKIM ensure
-
-
-
-
 
 
 def test_dkim_4096_bit_key_is_made(mailcow):
@@ -272,8 +260,6 @@ def test_dkim_bad_requests_are_refused_before_any_write(mailcow, kwargs, field, 
 def test_dkim_weak_key_with_allow_weak(mailcow):
     result = mailcow_api.ensure_dkim(client_for(mailcow), ["nokey.example"], key_size=1024, allow_weak=True)
     assert result["keys"][0]["key_bits"] == 1024
-
-
 
 
 def test_dkim_partial_failure_reports_changed(mailcow):
@@ -372,8 +358,6 @@ def test_mta_sts_invalid_policies_are_refused_before_any_write(mailcow, change, 
     assert mailcow.mta_sts == {}
 
 
-
-
 def test_mta_sts_on_a_legacy_mailcow(keys):
     with MailcowStandin(native_mta_sts=False) as legacy:
         legacy.add_domain("example.com", key=keys[2048][0])
@@ -381,8 +365,6 @@ def test_mta_sts_on_a_legacy_mailcow(keys):
             mailcow_api.ensure_mta_sts(client_for(legacy), [POLICY])
     assert caught.value.kind == "no_route"
     assert str(caught.value) == "mailcow API POST /api/v1/add/mta-sts: this mailcow has no such API route (HTTP 404: route not found)"
-
-
 
 
 # ---------------------------------------------------------------- through ansible-playbook

@@ -139,6 +139,18 @@ def _position(staging, current, standard):
     return current, None
 
 
+def _settled_without_evidence(standard, staging, stage, action, evidence, saw, missing, problems):
+    """The decision that needs no report (``hold`` set, the goal reached, or no report source), else None."""
+    if action == HOLD:
+        problems.append("hold is set")
+    if action:
+        return _decision(standard, staging, stage, action, saw, missing, problems)
+    if evidence is None:
+        missing.append(NO_SOURCES % stage)
+        return _decision(standard, staging, stage, HOLD, saw, missing, problems)
+    return None
+
+
 def decide_dmarc(staging, current, evidence, now):
     """Whether DMARC goes one step up. ``current``: the live ``p=`` (None without a record).
 
@@ -151,13 +163,9 @@ def decide_dmarc(staging, current, evidence, now):
     if current not in STAGES["dmarc"]:
         missing.append("no DMARC record is published yet: the first stage is p=%s" % stage)
         return _decision("dmarc", staging, stage, HOLD, saw, missing, problems)
-    if action == HOLD:
-        problems.append("hold is set")
-    if action:
-        return _decision("dmarc", staging, stage, action, saw, missing, problems)
-    if evidence is None:
-        missing.append(NO_SOURCES % stage)
-        return _decision("dmarc", staging, stage, HOLD, saw, missing, problems)
+    settled = _settled_without_evidence("dmarc", staging, stage, action, evidence, saw, missing, problems)
+    if settled:
+        return settled
     complete = _coverage(evidence, staging, now, "aggregate report(s) under p=%s" % stage, missing, saw)
     saw.append("%d message(s), %d from your own sources" % (evidence["messages"], evidence["own_messages"]))
     if evidence["messages"] < staging["min_messages"]:
@@ -186,13 +194,9 @@ def decide_mta_sts(staging, current, evidence, smtp_tls_ok, now):
         missing.append("the live MTA-STS policy's mode is unknown (no verify_mta_sts result for the domain)")
         return _decision("mta_sts", staging, stage, HOLD, saw, missing, problems)
     stage, action = _position(staging, current, "mta_sts")
-    if action == HOLD:
-        problems.append("hold is set")
-    if action:
-        return _decision("mta_sts", staging, stage, action, saw, missing, problems)
-    if evidence is None:
-        missing.append(NO_SOURCES % stage)
-        return _decision("mta_sts", staging, stage, HOLD, saw, missing, problems)
+    settled = _settled_without_evidence("mta_sts", staging, stage, action, evidence, saw, missing, problems)
+    if settled:
+        return settled
     complete = _coverage(evidence, staging, now, "TLS report(s) with an STS policy", missing, saw)
     saw.append("%d session(s), %d failed at your MX hosts" % (evidence["sessions"], sum(evidence["failures"].values())))
     if evidence["sessions"] < staging["min_messages"]:

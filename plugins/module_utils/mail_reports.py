@@ -16,7 +16,7 @@ import copy
 import ipaddress
 import time
 
-from ansible_collections.mailsec.posture.plugins.module_utils import dmarc, report_digest, report_sources, spec, staging
+from ansible_collections.mailsec.posture.plugins.module_utils import dmarc, mta_sts, report_digest, report_sources, spec, staging
 from ansible_collections.mailsec.posture.plugins.module_utils.common import MailsecError
 from ansible_collections.mailsec.posture.plugins.module_utils.verify_input import make_resolver
 
@@ -87,6 +87,23 @@ def _live(domains, resolver):
     return policies, dict(zip(hosts, resolver.map(addresses_of, hosts)))
 
 
+def _modes_from_txt(domains, resolver):
+    """``{domain: mode}`` read from the live ``_mta-sts`` TXT record's id, for ``domains`` whose policy
+    could not be fetched: the id is derived from the policy (mta_sts.policy_id), so it names the one
+    stage whose policy, rendered from the inventory, it matches. A domain whose id matches no stage is left out."""
+    answers = resolver.query_many([(mta_sts.txt_name(domain["name"]), "TXT") for domain in domains])
+    modes = {}
+    for domain, answer in zip(domains, answers):
+        verdict = mta_sts.select_txt(answer.records) if answer.ok and answer.records else None
+        if not verdict or not verdict.get("valid"):
+            continue
+        matching = [stage for stage in staging.STAGES["mta_sts"]
+                    if mta_sts.policy_id(mta_sts.build_policy(dict(domain["mta_sts"], mode=stage))) == verdict.get("id")]
+        if len(matching) == 1:
+            modes[domain["name"]] = matching[0]
+    return modes
+
+
 def _add_ptr(digest, resolver):
     """Each listed source's PTR name (the first, without the dot; empty without one), looked up at once."""
     sources = [source for entry in digest["domains"] for source in entry["dmarc"]["sources"]]
@@ -153,6 +170,9 @@ def run(params, resolver=None, now=None):
     if params.get("ptr"):
         _add_ptr(digest, resolver)
     mta_sts_live, smtp_tls = _by_domain(params.get("mta_sts_result")), _by_domain(params.get("smtp_tls_result"))
+    unfetched = [domain for domain in domains if domain["staging"]["mta_sts"] and domain["mta_sts"]
+                 and not ((mta_sts_live.get(domain["name"]) or {}).get("mta_sts") or {}).get("mode")]
+    modes_from_txt = _modes_from_txt(unfetched, resolver) if unfetched else {}
     stages, staged_domains = {}, []
     for domain, entry, raw in zip(domains, digest["domains"], params["mailsec_domains"]):
         name = domain["name"]
@@ -166,7 +186,11 @@ def run(params, resolver=None, now=None):
             live = (mta_sts_live.get(name) or {}).get("mta_sts") or {}
             checked = smtp_tls.get(name)
             evidence = report_digest.tlsrpt_evidence(reports, name, [mx["host"] for mx in domain["mx"]], now, settings["days"]) if items else None
-            decisions.append(staging.decide_mta_sts(settings, live.get("mode"), evidence, None if checked is None else checked.get("status") != "fail", now))
+            mode, mode_source = live.get("mode"), None
+            if not mode and name in modes_from_txt:
+                mode, mode_source = modes_from_txt[name], "the _mta-sts TXT record's id (the policy itself could not be fetched)"
+            decisions.append(staging.decide_mta_sts(settings, mode, evidence, None if checked is None else checked.get("status") != "fail", now,
+                                                    mode_source=mode_source))
         entry["published"] = {"dmarc": policies[name]}
         entry["decisions"] = decisions
         if decisions:

@@ -181,8 +181,9 @@ def decide_dmarc(staging, current, evidence, now):
     return _decision("dmarc", staging, stage, PROMOTE, saw, missing, problems)
 
 
-def decide_mta_sts(staging, current, evidence, smtp_tls_ok, now):
-    """Whether MTA-STS goes from testing to enforce. ``current``: the live policy's mode (None: unknown).
+def decide_mta_sts(staging, current, evidence, smtp_tls_ok, now, mode_source=None):
+    """Whether MTA-STS goes from testing to enforce. ``current``: the live policy's mode (None: unknown);
+    ``mode_source``: where ``current`` was read when not from the fetched policy (said among what was seen).
 
     ``evidence`` (``report_digest.tlsrpt_evidence``): ``reports``, ``first_begin``, ``last_end``,
     ``sessions``, ``failures`` (``{result_type: sessions}`` at your MX hosts), None without report sources. ``smtp_tls_ok``: True
@@ -191,8 +192,11 @@ def decide_mta_sts(staging, current, evidence, smtp_tls_ok, now):
     saw, missing, problems = [], [], []
     if current is None:
         stage = staging["stages"][0]
-        missing.append("the live MTA-STS policy's mode is unknown (no verify_mta_sts result for the domain)")
+        missing.append("the live MTA-STS policy's mode is unknown (no verify_mta_sts result for the domain, "
+                       "and no _mta-sts TXT id that matches a stage's policy)")
         return _decision("mta_sts", staging, stage, HOLD, saw, missing, problems)
+    if mode_source:
+        saw.append("the live mode %s, from %s" % (current, mode_source))
     stage, action = _position(staging, current, "mta_sts")
     settled = _settled_without_evidence("mta_sts", staging, stage, action, evidence, saw, missing, problems)
     if settled:

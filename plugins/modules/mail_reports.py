@@ -23,7 +23,8 @@ description:
     and the SPF C(ip4)/C(ip6) networks of the inventory), aligned DKIM and SPF results, dispositions and policy overrides;
     TLS sessions and failures by policy type, result type and reporting organisation.
   - For each domain whose C(dmarc) or C(mta_sts) has C(staging) on, decides the stage to publish (RV(stages)) from the
-    stage published now (the live C(_dmarc) record, through O(nameservers); the mode in O(mta_sts_result)) and the reports
+    stage published now (the live C(_dmarc) record, through O(nameservers); the mode in O(mta_sts_result) or, when the
+    policy could not be fetched, the one stage whose policy has the live C(_mta-sts) TXT record's id) and the reports
     made under it, and explains the decision (what it saw, what is missing). It never promotes on missing evidence and
     never demotes. The same reports give the same decision. A staging given in O(domain_defaults) counts as the domain's.
   - Read-only. It changes neither the mailbox (IMAP EXAMINE and BODY.PEEK unless O(sources[].read_only=false)) nor anything

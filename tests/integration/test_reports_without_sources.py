@@ -3,6 +3,7 @@ domain publishes the stage that is live (no report, no promotion), never the fir
 staging may come from the domain or from mailsec_domain_defaults."""
 
 import os
+import socket
 
 import dns.message
 import dns.query
@@ -100,3 +101,55 @@ def test_mailsec_domains_as_extra_vars_stops_before_the_dns_stage_lowers_a_stage
     assert any("keep mailsec_domains in the inventory" in message for message in result.failure_messages()), result.failure_messages()
     assert served_dmarc(bind, "at-reject.test") == ["v=DMARC1; p=reject; rua=mailto:dmarc@at-reject.test"]
     assert served_dmarc(bind, FRESH) == []
+
+
+STS_LIVE = {"sts-enforce.test": "enforce", "sts-testing.test": "testing"}
+STS_UNKNOWN = "sts-unknown.test"  # its TXT id matches neither stage's policy
+
+
+def sts_entry(name):
+    return {"name": name, "mx": [MAIL_HOST], "spf": False, "dmarc": False, "tlsrpt": False,
+            "mta_sts": {"mode": "enforce", "staging": {"enabled": True, "days": 7}}}
+
+
+def sts_zones():
+    """Each staged domain's records at its live stage (the policy host is a CNAME to the mail host, 127.0.0.1)."""
+    zones = {"rollout.test": ["mail A 127.0.0.1"]}
+    for name in list(STS_LIVE) + [STS_UNKNOWN]:
+        item = sts_entry(name)
+        item["mta_sts"]["staging"]["published"] = STS_LIVE.get(name, "testing")
+        zones[name] = [record for record in desired_records(normalize_model([item], mail_host=MAIL_HOST)) if record["zone"] == name]
+    zones[STS_UNKNOWN] = [record for record in zones[STS_UNKNOWN] if "_mta-sts" not in str(record)]
+    zones[STS_UNKNOWN].append('_mta-sts TXT "v=STSv1; id=0123456789abcdef0123"')
+    return zones
+
+
+def served_txt(bind, name):
+    response = dns.query.tcp(dns.message.make_query(name, "TXT"), bind.address, port=bind.port, timeout=5)
+    return [b"".join(rdata.strings).decode() for rrset in response.answer for rdata in rrset if rrset.rdtype == 16]
+
+
+def test_an_unfetchable_policy_keeps_the_mode_its_txt_id_names(bind_server, run_playbook, tmp_path):
+    """The policy hosts are down (nothing on the HTTPS port): the live mode comes from the _mta-sts TXT id, so
+    enforce is never lowered to testing; an id that matches no stage's policy holds at testing and says why."""
+    bind = bind_server(sts_zones())
+    inventory = site_inventory(bind, [sts_entry(name) for name in list(STS_LIVE) + [STS_UNKNOWN]])
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    inventory["all"]["vars"]["verify_https_port"] = closed.getsockname()[1]  # bound, not listening: refused at once
+    before = {name: served_txt(bind, "_mta-sts.%s." % name) for name in STS_LIVE}
+    try:
+        result = run_playbook(PLAYBOOK, inventory=inventory, timeout=LONG_RUN)
+    finally:
+        closed.close()
+    result.assert_ok()
+    decided = decisions(result)
+    assert decided["sts-enforce.test"]["publish"] == "enforce", decided["sts-enforce.test"]
+    assert decided["sts-enforce.test"]["action"] == "done"
+    assert any("the live mode enforce, from the _mta-sts TXT record's id" in seen for seen in decided["sts-enforce.test"]["saw"])
+    assert (decided["sts-testing.test"]["action"], decided["sts-testing.test"]["publish"]) == ("hold", "testing")
+    unknown = decided[STS_UNKNOWN]
+    assert (unknown["action"], unknown["publish"]) == ("hold", "testing")
+    assert "no _mta-sts TXT id that matches a stage's policy" in unknown["explanation"], unknown
+    for name in STS_LIVE:
+        assert served_txt(bind, "_mta-sts.%s." % name) == before[name], name

@@ -108,3 +108,16 @@ def test_a_valid_inventory_passes_the_validation_once(site, run_playbook):
                    if entry["task"]["name"] == "Validate mailsec_domains with the engine's rules"
                    for host, outcome in entry["hosts"].items() if not outcome.get("skipped")]
     assert len(validations) == 1
+
+
+def test_mailsec_domains_as_extra_vars_stops_before_the_keys_are_lost(site, run_playbook):
+    """-e mailsec_domains outranks the model with the host's DKIM key: the run stops before any record is written."""
+    inventory, _untouched = site
+    without_dkim = {key: value for key, value in GOOD.items() if key != "dkim"}
+    result = run_playbook(SITE, inventory=inventory({"mailsec_domains": [without_dkim]}), extra_vars={"mailsec_domains": [without_dkim]},
+                          tags="records")
+    assert result.rc != 0, result.stdout[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    message = " ".join(result.failure_messages())
+    assert "keep mailsec_domains in the inventory" in message and "DKIM keys" in message, message
+    assert "Show the records as a table" not in [entry["task"]["name"] for play in result.data["plays"] for entry in play["tasks"]]

@@ -5,7 +5,7 @@
 """Profile the verify engines on the benchmark's world, without Ansible or checkdmarc.
 
     python tests/benchmark/profile_verify.py serve [--domains 1000] [--state FILE]
-    python tests/benchmark/profile_verify.py time [--state FILE] [--repeat 5] [--workers N]
+    python tests/benchmark/profile_verify.py time [--state FILE] [--repeat 5] [--params '{"processes": N}']
     python tests/benchmark/profile_verify.py profile [--state FILE] [--which dns|mta_sts|both] [--sort tottime]
 
 ``serve`` starts BIND and nginx with the same zones and policies as tests/benchmark/verify.py, but

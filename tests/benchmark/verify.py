@@ -90,12 +90,12 @@ def domain_names(count):
 
 def certificate_names(names):
     """The names of the mail host's one certificate: its own, then every ``mta-sts.<domain>`` (ADDITIONAL_SAN)."""
-    return [MAIL_HOST] + ["mta-sts." + name for name in names]
+    return [MAIL_HOST] + [mta_sts.policy_host(name) for name in names]
 
 
 def sites(names, certificate):
     """nginx sites: each domain's policy, every site presenting the one shared ``certificate``."""
-    return [Site("mta-sts." + name, files={POLICY_PATH: policy(name)}, certificate=certificate) for name in names]
+    return [Site(mta_sts.policy_host(name), files={POLICY_PATH: policy(name)}, certificate=certificate) for name in names]
 
 
 def zones(names):
@@ -288,6 +288,7 @@ def bare_policy_fetches(names, ca_path, processes):
     """
     context = ssl.create_default_context(cafile=ca_path)
     expected = policy().encode("ascii")
+    hosts = [mta_sts.policy_host(name) for name in names]
     children = []
     began = time.monotonic()
     for index in range(processes):
@@ -295,8 +296,7 @@ def bare_policy_fetches(names, ca_path, processes):
         if pid == 0:  # pragma: no cover - the child
             status = 0
             try:
-                for name in names[index::processes]:
-                    host = "mta-sts." + name
+                for host in hosts[index::processes]:
                     with socket.create_connection(("127.0.0.1", 443), timeout=TIMEOUT) as raw, \
                             context.wrap_socket(raw, server_hostname=host) as connection:
                         connection.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (POLICY_PATH, host)).encode("ascii"))
@@ -329,7 +329,7 @@ def checkdmarc_run(workdir, names, ca_path, access_log):
         handle.write("127.0.0.1 localhost\n")
         handle.write("127.0.0.1 %s\n" % MAIL_HOST)
         for name in names:
-            handle.write("127.0.0.1 mta-sts.%s\n" % name)
+            handle.write("127.0.0.1 %s\n" % mta_sts.policy_host(name))
     checkdmarc = shutil.which("checkdmarc")
     if checkdmarc is None:
         raise SystemExit("checkdmarc is not installed (pip install checkdmarc==6.0.4)")
@@ -413,7 +413,7 @@ def main():
             engines[label] = in_fresh_process(engine_runs, names, ca_path, args.repeat, servers, processes)
             best, totals = engines[label]
             total, seconds, engine_cpu, server_cpu, summaries, problems = best
-            print("engine, in process, %s (best of %d): %s = %.2f s (CPU %.2f s with its worker processes; BIND and nginx %.2f s)"
+            print("engine, without Ansible, %s (best of %d): %s = %.2f s (CPU %.2f s with its worker processes; BIND and nginx %.2f s)"
                   % (label, args.repeat, " + ".join("%s %.2f s" % (name, seconds[name]) for name in VERIFIERS), total, engine_cpu, server_cpu))
             print("  all runs: %s" % ", ".join("%.2f" % value for value in totals))
             print("  checks: %s" % ", ".join("%s %s" % (name, summaries[name]["checks_by_status"]) for name in VERIFIERS))
